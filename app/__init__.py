@@ -1,0 +1,1 @@
+"""UGC Bot runtime: configuration, composition root, adapters."""

@@ -1,0 +1,213 @@
+"""Typed settings of the bot, read once at start-up from the environment and ``.env``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# What each variable must look like, in the words an operator reads in the error message.
+EXPECTED: dict[str, str] = {
+    "telegram_bot_token": "<digits>:<letters, digits, _ or ->, as given by @BotFather",
+    "telegram_api_url": "an http(s) URL of the Bot API server, e.g. https://api.telegram.org",
+    "webhook_url": "the public http(s) URL Telegram posts updates to, e.g. https://bot.example.com/webhook",
+    "webhook_secret": "1–256 characters from A–Z, a–z, 0–9, _ and -",
+    "webhook_path": "a URL path starting with /, e.g. /webhook",
+    "web_host": "a host name or IP address to listen on, e.g. 127.0.0.1",
+    "web_port": "an integer 1–65535",
+    "redis_url": "a redis:// rediss:// or unix:// URL, or nothing for the embedded redis-server",
+    "database_url": "a database URL such as sqlite://var/ugcbot.sqlite3 or postgres://user:pass@host/db",
+    "data_dir": "a directory path",
+    "env": "development or production",
+    "log_format": "console or json",
+    "log_level": "one of " + ", ".join(LOG_LEVELS),
+    "welcome_bonus": "an integer ≥ 0",
+    "admin_ids": "a comma-separated list of Telegram user ids, e.g. 123,456",
+    "flows_path": "a path to the flows YAML file",
+}
+SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret"})
+
+
+class ConfigError(ValueError):
+    """Settings that cannot be used; the message names every bad variable by its environment name."""
+
+
+def env_name(field: str) -> str:
+    return field.upper()
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the runtime reads from its environment. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_path: str = "/webhook"
+    web_host: str = Field("127.0.0.1", min_length=1)
+    web_port: int = Field(8080, ge=1, le=65535)
+    redis_url: str | None = None
+    database_url: str = Field("sqlite://var/ugcbot.sqlite3", min_length=1)
+    data_dir: Path = Path("var")
+    env: Literal["development", "production"] = "development"
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    welcome_bonus: int = Field(50, ge=0)
+    admin_ids: tuple[int, ...] = ()
+    flows_path: Path = Path("flows.yaml")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() gathers the environment itself, so a test's mapping is never mixed with the process
+        # environment and every value goes through one parsing path.
+        return (init_settings,)
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("bad token shape")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("bad secret")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() for c in value):
+            raise ValueError("not a path")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("not a redis URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("not a URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.upper() in LOG_LEVELS:
+            return value.upper()
+        raise ValueError("unknown level")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_format_follows_env(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("log_format") is None:
+            data = {**data, "log_format": "json" if data.get("env") == "production" else "console"}
+        return data
+
+    @model_validator(mode="after")
+    def _webhook_needs_token(self) -> Settings:
+        if self.webhook_url is not None and self.telegram_bot_token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN: required when WEBHOOK_URL is set")
+        return self
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+def read_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment over the ``.env`` file (the environment wins, as in pydantic-settings)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``env`` (default: the environment over ``.env``); raises :class:`ConfigError`."""
+    source = read_environment() if env is None else env
+    data: dict[str, str] = {}
+    for field in Settings.model_fields:
+        value = source.get(env_name(field))
+        # An empty variable means "not set", so `.env.example` can list optional variables with no value.
+        if value is not None and value.strip() != "":
+            data[field] = value.strip()
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    loc = error["loc"]
+    if not loc:
+        # Cross-variable rules word their own message, starting with the variable's name.
+        cause = error.get("ctx", {}).get("error")
+        return str(cause) if cause is not None else error["msg"]
+    field = str(loc[0])
+    expected = EXPECTED.get(field, error["msg"])
+    got = error.get("input")
+    if field in SECRET_FIELDS:
+        shown = "a value that does not fit (not shown: it is a secret)"
+    elif isinstance(got, tuple | list):
+        shown = repr(",".join(map(str, got)))
+    else:
+        shown = repr(got)
+    return f"{env_name(field)}: must be {expected}, got {shown}"

@@ -1,0 +1,1 @@
+"""Tortoise ORM models, connection set-up, migrations and the queries the services need."""

@@ -1,0 +1,1 @@
+"""Pure rules of UGC Bot: no aiogram, no Tortoise, no I/O."""

@@ -1,0 +1,146 @@
+"""Credits: the ledger's reasons, amount rules and the errors a money movement can raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeAlias
+
+# Whole credits; there are no fractions of a credit anywhere in the product.
+Credits: TypeAlias = int
+
+# One movement may not exceed this: it keeps sums far from the 32-bit column limit and catches admin typos.
+MAX_AMOUNT: Credits = 1_000_000
+MAX_BALANCE: Credits = 1_000_000_000
+MAX_KEY_LENGTH = 128
+MAX_NOTE_LENGTH = 255
+MAX_REF_LENGTH = 64
+
+
+class LedgerReason(StrEnum):
+    """Why credits moved; stored as the ledger row's ``reason`` and shown via ``balance.reason.<value>``."""
+
+    WELCOME_BONUS = "welcome_bonus"
+    ADMIN_GRANT = "admin_grant"
+    ADMIN_REVOKE = "admin_revoke"
+    HOLD = "hold"
+    CAPTURE = "capture"
+    RELEASE = "release"
+    PURCHASE = "purchase"
+    REFUND = "refund"
+
+
+CREDIT_REASONS = frozenset(
+    {LedgerReason.WELCOME_BONUS, LedgerReason.ADMIN_GRANT, LedgerReason.RELEASE, LedgerReason.PURCHASE}
+)
+DEBIT_REASONS = frozenset(
+    {LedgerReason.ADMIN_REVOKE, LedgerReason.HOLD, LedgerReason.CAPTURE, LedgerReason.REFUND}
+)
+
+
+class CreditsError(Exception):
+    """Base of every refused credits movement."""
+
+
+class InvalidAmountError(CreditsError, ValueError):
+    """An amount that is not a positive whole number of credits within the limit."""
+
+
+class InvalidReasonError(CreditsError, ValueError):
+    """A reason that does not exist or does not fit the direction of the movement."""
+
+
+class InvalidKeyError(CreditsError, ValueError):
+    """An idempotency key that is empty or too long."""
+
+
+class InsufficientCredits(CreditsError):  # noqa: N818  (the name the product and the brief use)
+    """A debit larger than the balance; nothing was written."""
+
+    def __init__(self, user_id: int, balance: Credits, requested: Credits) -> None:
+        super().__init__(f"user {user_id} has {balance} credits, {requested} requested")
+        self.user_id = user_id
+        self.balance = balance
+        self.requested = requested
+
+
+class IdempotencyConflict(CreditsError):  # noqa: N818  (reads as the situation, like InsufficientCredits)
+    """An idempotency key replayed with a different user, amount or reason: a bug in the caller."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(f"idempotency key {key!r} was already used for {detail}")
+        self.key = key
+
+
+class UnknownUserError(CreditsError, LookupError):
+    """Credits moved for a user that has never been seen."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"no user with id {user_id}")
+        self.user_id = user_id
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntryInfo:
+    """One row of the ledger as the rest of the program sees it."""
+
+    id: int
+    user_id: int
+    delta: Credits
+    reason: LedgerReason
+    idempotency_key: str
+    balance_after: Credits
+    created_at: datetime
+    note: str | None = None
+    ref: str | None = None
+    replayed: bool = False
+    """True when this call found the row written by an earlier call with the same key."""
+
+
+def validate_amount(amount: int) -> Credits:
+    """The amount itself if it is a positive whole number of credits within ``MAX_AMOUNT``."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmountError(f"amount must be a whole number of credits, got {amount!r}")
+    if amount <= 0:
+        raise InvalidAmountError(f"amount must be positive, got {amount}")
+    if amount > MAX_AMOUNT:
+        raise InvalidAmountError(f"amount {amount} exceeds the limit of {MAX_AMOUNT}")
+    return amount
+
+
+def validate_key(key: str) -> str:
+    if not key or not key.strip():
+        raise InvalidKeyError("idempotency key must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKeyError(f"idempotency key is longer than {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def signed_delta(amount: int, reason: LedgerReason | str, *, credit: bool) -> Credits:
+    """The row's delta for a credit or a debit of ``amount``, refusing a reason that points the other way."""
+    amount = validate_amount(amount)
+    try:
+        parsed = LedgerReason(reason)
+    except ValueError:
+        raise InvalidReasonError(f"unknown ledger reason {reason!r}") from None
+    allowed = CREDIT_REASONS if credit else DEBIT_REASONS
+    if parsed not in allowed:
+        direction = "credit" if credit else "debit"
+        raise InvalidReasonError(f"reason {parsed.value!r} cannot be used for a {direction}")
+    return amount if credit else -amount
+
+
+def apply_delta(user_id: int, balance: Credits, delta: Credits) -> Credits:
+    """The balance after ``delta``; a debit below zero raises ``InsufficientCredits``."""
+    after = balance + delta
+    if after < 0:
+        raise InsufficientCredits(user_id, balance, -delta)
+    if after > MAX_BALANCE:
+        raise InvalidAmountError(f"balance would exceed {MAX_BALANCE}")
+    return after
+
+
+def welcome_key(user_id: int) -> str:
+    """Idempotency key of the one-time welcome bonus."""
+    return f"welcome:{user_id}"

@@ -1,0 +1,133 @@
+"""The credits ledger: the only way credits move. Each movement is one transaction and one row."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.db import ledger as queries
+from app.db.models import LedgerEntry
+from app.domain.credits import (
+    MAX_NOTE_LENGTH,
+    MAX_REF_LENGTH,
+    Credits,
+    IdempotencyConflict,
+    LedgerEntryInfo,
+    LedgerReason,
+    UnknownUserError,
+    apply_delta,
+    signed_delta,
+    validate_key,
+)
+from app.services.clock import Clock
+
+
+class Ledger:
+    """Credits and debits, each with a reason and an idempotency key.
+
+    A movement locks the user's row, writes the entry and the cached balance in one transaction. Replaying a
+    key returns the entry written the first time and changes nothing; a debit beyond the balance raises
+    ``InsufficientCredits`` and writes nothing.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def credit(
+        self,
+        user_id: int,
+        amount: Credits,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """Add ``amount`` credits."""
+        delta = signed_delta(amount, reason, credit=True)
+        return await self._post(user_id, delta=delta, reason=reason, key=key, note=note, ref=ref)
+
+    async def debit(
+        self,
+        user_id: int,
+        amount: Credits,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """Take ``amount`` credits, or raise ``InsufficientCredits``."""
+        delta = signed_delta(amount, reason, credit=False)
+        return await self._post(user_id, delta=delta, reason=reason, key=key, note=note, ref=ref)
+
+    async def balance(self, user_id: int) -> Credits:
+        balance = await queries.cached_balance(user_id)
+        if balance is None:
+            raise UnknownUserError(user_id)
+        return balance
+
+    async def history(self, user_id: int, limit: int = 10) -> list[LedgerEntryInfo]:
+        """The user's newest movements first."""
+        return [queries.entry_info(e) for e in await queries.recent_entries(user_id, limit)]
+
+    async def _post(
+        self,
+        user_id: int,
+        *,
+        delta: Credits,
+        reason: LedgerReason | str,
+        key: str,
+        note: str | None,
+        ref: str | None,
+    ) -> LedgerEntryInfo:
+        validate_key(key)
+        parsed = LedgerReason(reason)
+        note = None if note is None else note[:MAX_NOTE_LENGTH]
+        ref = None if ref is None else ref[:MAX_REF_LENGTH]
+        try:
+            return await self._post_once(user_id, delta=delta, reason=parsed, key=key, note=note, ref=ref)
+        except IntegrityError:
+            # The same key was committed by a movement of another user between our check and our insert (the
+            # row lock only orders movements of one user). Now the check sees it and reports the conflict.
+            return await self._post_once(user_id, delta=delta, reason=parsed, key=key, note=note, ref=ref)
+
+    async def _post_once(
+        self,
+        user_id: int,
+        *,
+        delta: Credits,
+        reason: LedgerReason,
+        key: str,
+        note: str | None,
+        ref: str | None,
+    ) -> LedgerEntryInfo:
+        async with in_transaction() as conn:
+            balance = await queries.lock_balance(conn, user_id)
+            if balance is None:
+                raise UnknownUserError(user_id)
+            # Looked up after taking the lock: a concurrent movement with this key has committed by now.
+            existing = await queries.entry_by_key(conn, key)
+            if existing is not None:
+                return _replay(existing, user_id, delta, reason)
+            after = apply_delta(user_id, balance, delta)
+            entry = await queries.insert_entry(
+                conn,
+                user_id=user_id,
+                delta=delta,
+                reason=reason,
+                key=key,
+                balance_after=after,
+                created_at=self._clock.now(),
+                note=note,
+                ref=ref,
+            )
+            return queries.entry_info(entry)
+
+
+def _replay(existing: LedgerEntry, user_id: int, delta: Credits, reason: LedgerReason) -> LedgerEntryInfo:
+    info = queries.entry_info(existing, replayed=True)
+    if (info.user_id, info.delta, info.reason) != (user_id, delta, reason):
+        detail = f"user {info.user_id}, {info.delta:+d} ({info.reason.value})"
+        raise IdempotencyConflict(info.idempotency_key, detail)
+    return info

@@ -1,0 +1,98 @@
+"""Update middlewares: log context per update, and the user row, locale and services for every user event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import structlog
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+
+from app.logs import get_logger
+from dialogs.registry import LOCALE_KEY, SERVICES_KEY
+
+log = get_logger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UserRecord(Protocol):
+    """What the middleware needs to know about a stored user."""
+
+    @property
+    def locale(self) -> str: ...
+
+    @property
+    def is_banned(self) -> bool: ...
+
+
+class UserDirectory(Protocol):
+    async def ensure_user(self, tg_user: User) -> UserRecord: ...
+
+
+class HasUsers(Protocol):
+    @property
+    def users(self) -> UserDirectory: ...
+
+
+class LogContextMiddleware(BaseMiddleware):
+    """Outer ``update`` middleware: log lines written while an update is handled name it and its user."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        update_id = event.update_id if isinstance(event, Update) else None
+        with structlog.contextvars.bound_contextvars(update_id=update_id, user_id=user.id if user else None):
+            return await handler(event, data)
+
+
+class UserContextMiddleware(BaseMiddleware):
+    """Outer middleware for user events: stores the user, drops banned ones, adds locale and services."""
+
+    def __init__(self, services: HasUsers) -> None:
+        self._services = services
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        data[SERVICES_KEY] = self._services
+        if tg_user is None:
+            return await handler(event, data)
+        user = await self._services.users.ensure_user(tg_user)
+        if user.is_banned:
+            log.info("update from a banned user dropped")
+            return None
+        data[LOCALE_KEY] = user.locale
+        return await handler(event, data)
+
+
+class InFlightUpdates(BaseMiddleware):
+    """Outer ``update`` middleware counting updates being handled, so a graceful stop can wait for them."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        self._count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait_idle(self, limit: float) -> bool:
+        """Wait until no update is being handled; False if some still were after ``limit`` seconds."""
+        try:
+            async with asyncio.timeout(limit):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""Runnable benchmarks: each prints a Markdown table; results are kept in docs/benchmarks.md."""

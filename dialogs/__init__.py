@@ -1,0 +1,1 @@
+"""The flow engine: flows.yaml models, loader, validator, compiler, hooks."""

@@ -1,0 +1,18 @@
+"""Named getters and actions called from flows.yaml, one module per feature."""
+
+from __future__ import annotations
+
+from dialogs.hooks import balance, faq, language, menu, profile, start
+from dialogs.registry import HookRegistry
+
+# One module per feature, each with ``register(registry)``. A name registered twice is refused, so the order
+# never decides which hook runs.
+FEATURES = (start, menu, faq, profile, balance, language)
+
+
+def build_registry() -> HookRegistry:
+    """Every hook flows.yaml may name."""
+    registry = HookRegistry()
+    for feature in FEATURES:
+        feature.register(registry)
+    return registry
