@@ -92,6 +92,10 @@ class UnknownTarget(FlowError):
     """A transition points at a dialog or window that does not exist."""
 
 
+class BackFromFirstWindow(FlowError):
+    """``@back`` on a dialog's first window, or in a command: there is no previous window to go back to."""
+
+
 class UnreachableWindow(FlowError):
     """No path leads to the window from ``start`` or from any command."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dialogs.compile import SESSION_EXPIRED_KEY
 from dialogs.errors import (
+    BackFromFirstWindow,
     BadStart,
     CallbackDataTooLong,
     DuplicateCommand,
@@ -202,6 +203,10 @@ def _check_targets(check: _Check) -> Iterator[FlowError]:
             problem = _target_problem(check.flows, target, dialog)
             if problem is not None:
                 yield check.problem(UnknownTarget, at, problem)
+            elif target == "@back" and (dialog is None or path[3] == check.flows.dialogs[dialog].first_window):
+                where = "a command" if dialog is None else f"the first window of dialog {dialog!r}"
+                message = f"'@back' in {where} has no previous window: use '@done' or name the window"
+                yield check.problem(BackFromFirstWindow, at, message)
 
 
 def _check_reachable(check: _Check) -> Iterator[FlowError]:

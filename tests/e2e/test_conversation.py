@@ -103,8 +103,10 @@ async def test_a_button_from_before_a_restart_that_lost_state_brings_the_user_to
     start_bot: BotStarter, tg: ControlClient, redis_url: str
 ) -> None:
     bot = start_bot()
-    await tg.create_user(USER, "Bob", language_code="en")
-    menu = await say(tg, "/start", "What would you like to do?")
+    await tg.create_user(USER, "Bob", language_code="ru")
+    menu = await say(tg, "/start", "Выберите, что сделать")
+    languages = await click(tg, menu, "🌐 Язык", "Выберите язык")
+    menu = await click(tg, languages, "🇬🇧 English", "What would you like to do?")
     faq = await click(tg, menu, "❓ FAQ", "Pick one")
     bot.stop()
     client = Redis.from_url(redis_url)

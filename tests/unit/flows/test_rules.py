@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialogs.errors import (
+    BackFromFirstWindow,
     BadStart,
     CallbackDataTooLong,
     DuplicateCommand,
@@ -589,3 +590,31 @@ dialogs:
         MissingText,
     ]
     assert [p.line for p in problems] == sorted(p.line for p in problems)
+
+
+def test_back_needs_a_previous_window(tmp_path: Path) -> None:
+    path = write_flows(
+        tmp_path,
+        HEAD
+        + """commands:
+  - {command: undo, description: commands.help, next: "@back"}
+dialogs:
+  main:
+    windows:
+      menu:
+        text: menu.text
+        keyboard:
+          - {text: common.back, id: first_back, next: "@back"}
+          - {text: menu.faq, next: help}
+      help:
+        text: help.text
+        keyboard:
+          - {text: common.back, next: "@back"}
+""",
+    )
+    problems = check(path)
+    assert [where(p) for p in problems] == [
+        (BackFromFirstWindow, line_with(path, "command: undo"), None, None),
+        (BackFromFirstWindow, line_with(path, "first_back"), "main", "menu"),
+    ]
+    assert "use '@done' or name the window" in problems[1].message
