@@ -156,7 +156,7 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
         dispatcher.update.outer_middleware(LogContextMiddleware())
         dispatcher.message.outer_middleware(user_context)
         dispatcher.callback_query.outer_middleware(user_context)
-        # The recovery from stale buttons answers in the user's chosen language, so errors need the locale too.
+        # Recovery from stale buttons answers in the user's chosen language: errors need the locale too.
         dispatcher.errors.outer_middleware(user_context)
         compiled = compile_flows(loaded.flows, registry, texts, base_dir=settings.flows_path.parent)
         bg_manager_factory = attach_flows(dispatcher, compiled, texts, events_isolation=isolation)

@@ -197,13 +197,17 @@ def _check_start(check: _Check) -> Iterator[FlowError]:
         yield check.problem(BadStart, ("default_locale",), message)
 
 
+def _is_first_window(flows: Flows, dialog: str | None, path: NodePath) -> bool:
+    return dialog is None or path[3] == flows.dialogs[dialog].first_window
+
+
 def _check_targets(check: _Check) -> Iterator[FlowError]:
     for path, dialog, transition in _transitions(check.flows):
         for at, target in _targets(path, transition):
             problem = _target_problem(check.flows, target, dialog)
             if problem is not None:
                 yield check.problem(UnknownTarget, at, problem)
-            elif target == "@back" and (dialog is None or path[3] == check.flows.dialogs[dialog].first_window):
+            elif target == "@back" and _is_first_window(check.flows, dialog, path):
                 where = "a command" if dialog is None else f"the first window of dialog {dialog!r}"
                 message = f"'@back' in {where} has no previous window: use '@done' or name the window"
                 yield check.problem(BackFromFirstWindow, at, message)
