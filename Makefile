@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap run test test-fast lint check-flows preview migrate bench
+.PHONY: help bootstrap run test test-fast lint check-flows preview migrate bench portraits samples
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,9 +30,18 @@ lint: ## ruff + mypy
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-check-flows: ## validate flows.yaml and the texts
+check-flows: ## validate flows.yaml, the texts and the catalog
 	@scripts/bootstrap.sh run
 	$(PY) -m app check-flows flows.yaml
+	$(PY) -m app check-catalog catalog
+
+portraits: ## redraw the sample character portraits (catalog/characters/*.jpg)
+	@scripts/bootstrap.sh run
+	$(PY) scripts/make_portraits.py
+
+samples: ## re-render the voice samples with espeak-ng (catalog/voices/*.ogg)
+	@scripts/bootstrap.sh run
+	$(PY) scripts/make_voice_samples.py
 
 preview: ## render every window to docs/preview/index.html and the graph to docs/preview/flows.svg
 	@scripts/bootstrap.sh run

@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "app.cli.check_flows",
         "validate flows.yaml and texts; --against OLD.yaml lists removals",
     ),
+    "check-catalog": ("app.cli.check_catalog", "validate catalog/: characters, voices, images, samples"),
     "preview": ("app.cli.preview", "render every window to HTML and the flow graph to SVG"),
     "migrate": ("app.cli.migrate", "apply database migrations"),
 }

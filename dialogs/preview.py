@@ -7,9 +7,7 @@ leads, read from flows.yaml, because the preview never runs an action.
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from jinja2 import Environment, select_autoescape
 
 from dialogs import schema
 from dialogs.compile import OK, CompiledFlows, compile_flows
+from dialogs.graph import render_svg
 from dialogs.i18n import TextCatalog
 from dialogs.inputs import kind_names
 from dialogs.registry import LOCALE_KEY, HookContext, HookRegistry
@@ -190,45 +189,7 @@ def _media(media: MediaAttachment | None) -> PreviewMedia | None:
 
 def render_graph(compiled: CompiledFlows, out_dir: Path) -> Path:
     """The flow graph as ``out_dir/flows.svg`` (needs Graphviz's ``dot``)."""
-    from aiogram_dialog.tools import render_transitions  # noqa: PLC0415  # pulls in `diagrams`, only needed here
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    render_transitions(
-        compiled.router, title="UGC Bot flows", filename=str(out_dir / GRAPH_NAME), format="svg"
-    )
-    graph = out_dir / f"{GRAPH_NAME}.svg"
-    graph.write_text(self_contained_svg(graph.read_text(encoding="utf-8")), encoding="utf-8")
-    return graph
-
-
-_IMAGE = re.compile(
-    r'<image xlink:href="(?P<href>[^"]+)" (?P<size>width="[^"]*" height="[^"]*")[^>]*?'
-    r' x="(?P<x>[^"]*)" y="(?P<y>[^"]*)"/>'
-)
-
-
-def self_contained_svg(svg: str) -> str:
-    """Embed the node icons, which Graphviz links by absolute path, once each, so the SVG works anywhere."""
-    icons: dict[str, str] = {}
-
-    def use(match: re.Match[str]) -> str:
-        href = match["href"]
-        if href.startswith("data:") or not Path(href).is_file():
-            return match[0]
-        if href not in icons:
-            data = base64.b64encode(Path(href).read_bytes()).decode("ascii")
-            icons[href] = (
-                f'<image id="icon{len(icons)}" xlink:href="data:image/png;base64,{data}" {match["size"]} '
-                'preserveAspectRatio="xMinYMin meet"/>'
-            )
-        index = list(icons).index(href)
-        return f'<use xlink:href="#icon{index}" x="{match["x"]}" y="{match["y"]}"/>'
-
-    body = _IMAGE.sub(use, svg)
-    if not icons:
-        return svg
-    head_end = body.index(">", body.index("<svg")) + 1
-    return body[:head_end] + "\n<defs>" + "".join(icons.values()) + "</defs>" + body[head_end:]
+    return render_svg(compiled.flows, compiled.texts, out_dir / f"{GRAPH_NAME}.svg")
 
 
 def render_html(windows: Mapping[str, Sequence[PreviewWindow]], flows: schema.Flows, out_dir: Path) -> str:
