@@ -1,6 +1,7 @@
 """Clicks per second through ``Dispatcher.feed_update``: the YAML layer against the same windows by hand.
 
-``python -m benchmarks.clicks [--clicks N] [--rounds R] [--users U] [--write FILE.md] [--profile yaml|hand]``
+``python -m benchmarks.clicks [--clicks N] [--rounds R] [--users U] [--write FILE.md] [--profile yaml|hand]
+[--unpinned]`` — see docs/benchmarks.md for the method and the recorded results.
 
 Both sides run in one process against one throw-away redis-server, each with RedisStorage (destiny keys)
 and both isolation locks, the real MessageManager and a Bot whose session encodes every call and parses
@@ -44,6 +45,8 @@ from redis.asyncio import Redis
 from benchmarks import handwritten
 from benchmarks.hooks import build_registry
 from benchmarks.telegram import BOT_TOKEN, DATE, OfflineTelegramSession
+from dialogs.attach import attach_flows
+from dialogs.compile import compile_flows
 from dialogs.i18n import TextCatalog
 from dialogs.schema import Flows
 from tests.support.servers import redis_server
@@ -56,6 +59,7 @@ YAML_SIDE = "YAML layer"
 HAND_SIDE = "hand-written"
 FIRST_USER_ID = 10_001
 CALLS_CLICKS_PER_USER = 4
+ONE_CLICK_CALLS = ("editMessageText", "answerCallbackQuery")
 
 Attach = Callable[[Dispatcher, BaseEventIsolation], None]
 Screen = tuple[str, tuple[tuple[str, ...], ...]]
@@ -67,10 +71,6 @@ def attach_handwritten(dp: Dispatcher, isolation: BaseEventIsolation) -> None:
 
 
 def attach_yaml(dp: Dispatcher, isolation: BaseEventIsolation) -> None:
-    # Imported here so the hand-written side and the harness run even before the compiler exists.
-    from dialogs.attach import attach_flows  # noqa: PLC0415
-    from dialogs.compile import compile_flows  # noqa: PLC0415
-
     flows = Flows.model_validate(yaml.safe_load(FLOWS_FILE.read_text(encoding="utf-8")))
     texts = TextCatalog.load(BENCH_DIR / flows.texts, flows.locales, flows.default_locale)
     compiled = compile_flows(flows, build_registry(), texts, base_dir=BENCH_DIR)
@@ -85,7 +85,6 @@ class Side:
     dp: Dispatcher
     bot: Bot
     session: OfflineTelegramSession
-    redis: Redis
     update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @classmethod
@@ -96,7 +95,7 @@ class Side:
         dp = Dispatcher(storage=storage, events_isolation=isolation)
         attach(dp, isolation)
         session = OfflineTelegramSession(pin_response_types=pin)
-        return cls(name, dp, Bot(BOT_TOKEN, session=session), session, redis)
+        return cls(name, dp, Bot(BOT_TOKEN, session=session), session)
 
     async def feed(self, raw: dict[str, Any]) -> None:
         update = Update.model_validate({"update_id": next(self.update_ids), **raw}, context={"bot": self.bot})
@@ -206,7 +205,6 @@ async def walk(side: Side, user_id: int, clicks: int) -> list[Screen]:
 @dataclass
 class Result:
     rounds: dict[str, list[Round]]
-    screens: list[Screen]
     users: int
     clicks_per_round: int
     pinned: bool
@@ -237,13 +235,20 @@ async def run(
         order = [YAML_SIDE, HAND_SIDE]
         for i in range(rounds):
             for name in order if i % 2 == 0 else reversed(order):
-                results[name].append(await measure(sides[name], admin, user_ids, clicks_per_user))
+                measured = await measure(sides[name], admin, user_ids, clicks_per_user)
+                if measured.api_calls != Counter(dict.fromkeys(ONE_CLICK_CALLS, measured.clicks)):
+                    raise SystemExit(
+                        f"{name}: a click should cost {ONE_CLICK_CALLS}, got {measured.api_calls}"
+                    )
+                results[name].append(measured)
         # Function calls are a measure of work that other processes on the machine cannot disturb.
         calls = {}
         for name, side in sides.items():
             stats = await _profile(side, admin, user_ids, CALLS_CLICKS_PER_USER)
-            calls[name] = stats.total_calls / (CALLS_CLICKS_PER_USER * len(user_ids))  # type: ignore[attr-defined]
-        return Result(results, walks[YAML_SIDE], users, users * clicks_per_user, pin, calls)
+            # typeshed does not declare pstats.Stats.total_calls, which every Stats object has.
+            total: int = stats.total_calls  # type: ignore[attr-defined]
+            calls[name] = total / (CALLS_CLICKS_PER_USER * len(user_ids))
+        return Result(results, users, users * clicks_per_user, pin, calls)
     finally:
         for side in sides.values():
             await side.close()
@@ -268,7 +273,7 @@ async def _profile(side: Side, admin: Redis, user_ids: Sequence[int], clicks_per
 
 def _print_profile(stats: pstats.Stats, name: str) -> None:
     out = io.StringIO()
-    stats.stream = out  # type: ignore[attr-defined]
+    stats.stream = out  # type: ignore[attr-defined]  # typeshed omits Stats.stream, where print_stats writes
     stats.strip_dirs().sort_stats("tottime").print_stats(30)
     stats.sort_stats("cumulative").print_stats(40)
     print(f"## cProfile of one round, {name}\n```\n{out.getvalue()}```", file=sys.stderr)
@@ -351,7 +356,7 @@ def _api(r: Round) -> Counter[str]:
     return r.api_calls
 
 
-def machine() -> str:
+def machine(load_before: float) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -370,7 +375,7 @@ def machine() -> str:
     return (
         f"{dt.date.today().isoformat()} · {os.cpu_count()} CPUs ({cpu}) · "
         f"Python {platform.python_version()} · {versions} (redis-py) · redis-server {server} · "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"1-minute load average before the run {load_before:.2f}"
     )
 
 
@@ -398,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     profile = {"yaml": YAML_SIDE, "hand": HAND_SIDE}.get(args.profile)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as workdir, redis_server(Path(workdir)) as url:
         result = asyncio.run(
             run(
@@ -411,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     text = (
-        f"### Clicks per second, YAML layer vs hand-written\n\n{machine()}\n\n{report(result)}\n\n"
+        f"### Clicks per second, YAML layer vs hand-written\n\n{machine(load_before)}\n\n{report(result)}\n\n"
         f"Whole run: {time.perf_counter() - started:.0f} s."
     )
     print(text)

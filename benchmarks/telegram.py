@@ -9,8 +9,10 @@ from urllib.parse import parse_qsl
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+
+from app.telegram.bot import HOT_METHODS
 
 BOT_USER = {"id": 42, "is_bot": True, "first_name": "UGC Bot", "username": "ugc_bench_bot"}
 BOT_TOKEN = "42:BENCHMARK"
@@ -29,7 +31,7 @@ class OfflineTelegramSession(AiohttpSession):
         # check_response builds ``Response[T]`` on every call, and pydantic caches that class only weakly: a
         # GC pass drops it and the next call rebuilds it (about 5 ms). That random cost is the same whatever
         # the handlers are and swamps the comparison, so by default the classes are held (docs/benchmarks.md).
-        answered = (SendMessage, EditMessageText, AnswerCallbackQuery) if pin_response_types else ()
+        answered = HOT_METHODS if pin_response_types else ()  # the app's own session pins the same
         # mypy reads a subscript with a runtime value as a type expression; aiogram's own code does the same.
         self._pinned = [Response[m.__returning__] for m in answered]  # type: ignore[name-defined]
         self.shown: dict[int, dict[str, Any]] = {}
