@@ -21,8 +21,7 @@ def test_a_tiny_benchmark_run_prints_both_sides_and_the_ratio() -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "Ratio hand-written / YAML" in run.stdout
     # Same locking and the same Bot API work on both sides, or the comparison would be meaningless.
-    assert "| 13 (get 5, set 4, evalsha 2, del 2) | 13 (get 5, set 4, evalsha 2, del 2) |" in run.stdout
-    assert (
-        "| 2 (editMessageText 1, answerCallbackQuery 1) | 2 (editMessageText 1, answerCallbackQuery 1) |"
-        in (run.stdout)
-    )
+    for row in ("| Redis commands per click |", "| Bot API calls per click |"):
+        line = next(line for line in run.stdout.splitlines() if line.startswith(row))
+        yaml_side, hand_side = (cell.strip() for cell in line.split("|")[2:4])
+        assert yaml_side == hand_side != "", line
