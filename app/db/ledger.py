@@ -25,7 +25,7 @@ async def lock_balance(conn: BaseDBAsyncClient, user_id: int) -> Credits | None:
     return await _balance_of(user_id, conn)
 
 
-async def entry_by_key(conn: BaseDBAsyncClient, key: str) -> LedgerEntry | None:
+async def entry_by_key(conn: BaseDBAsyncClient | None, key: str) -> LedgerEntry | None:
     return await LedgerEntry.filter(idempotency_key=key).using_db(conn).first()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from app.domain import credits, users
+from app.domain import credits, generations, users
 
 
 class User(Model):
@@ -24,6 +24,7 @@ class User(Model):
     balance = fields.IntField(default=0)
 
     ledger_entries: fields.ReverseRelation[LedgerEntry]
+    generations: fields.ReverseRelation[Generation]
 
     class Meta:
         table = "users"
@@ -52,3 +53,46 @@ class LedgerEntry(Model):
         table_description = "Every movement of credits"
         # A user's history, newest first.
         indexes = (("user_id", "id"),)
+
+
+class Generation(Model):
+    """One video: what it is made of, how far the worker got, what it cost and what came out."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="generations", on_delete=fields.RESTRICT
+    )
+    user_id: int
+    # The idempotency key of the confirming click: a double tap finds the first row instead of making another.
+    confirm_key = fields.CharField(max_length=credits.MAX_KEY_LENGTH, unique=True)
+    draft_id = fields.CharField(max_length=generations.DRAFT_ID_LENGTH)
+    locale = fields.CharField(max_length=users.MAX_LOCALE)
+    format = fields.CharField(max_length=16)
+    character_id = fields.CharField(max_length=generations.MAX_CATALOG_ID)
+    voice_id = fields.CharField(max_length=generations.MAX_CATALOG_ID)
+    background_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    edited_image_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    script = fields.TextField()
+    speech_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY)
+    speech_ogg_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    speech_seconds = fields.FloatField()
+    status = fields.CharField(max_length=16)
+    step = fields.CharField(max_length=generations.MAX_STEP, null=True)
+    # Credits held on confirm; captured on delivery or released (refunded = True) on failure.
+    cost = fields.IntField()
+    refunded = fields.BooleanField(default=False)
+    error_reason = fields.CharField(max_length=generations.MAX_ERROR_REASON, null=True)
+    error_detail = fields.CharField(max_length=generations.MAX_ERROR_DETAIL, null=True)
+    video_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    audio_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    video_file_id = fields.CharField(max_length=generations.MAX_FILE_ID, null=True)
+    audio_file_id = fields.CharField(max_length=generations.MAX_FILE_ID, null=True)
+    created_at = fields.DatetimeField()
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "generations"
+        table_description = "Videos: inputs, progress, cost and result"
+        # My videos (a user's newest first) and the worker's sweep of unfinished ones.
+        indexes = (("user_id", "created_at"), ("status",))

@@ -29,14 +29,23 @@ class LedgerReason(StrEnum):
     RELEASE = "release"
     PURCHASE = "purchase"
     REFUND = "refund"
+    LOOK_EDIT = "look_edit"
 
 
 CREDIT_REASONS = frozenset(
-    {LedgerReason.WELCOME_BONUS, LedgerReason.ADMIN_GRANT, LedgerReason.RELEASE, LedgerReason.PURCHASE}
+    {
+        LedgerReason.WELCOME_BONUS,
+        LedgerReason.ADMIN_GRANT,
+        LedgerReason.RELEASE,
+        LedgerReason.PURCHASE,
+        LedgerReason.REFUND,
+    }
 )
-DEBIT_REASONS = frozenset(
-    {LedgerReason.ADMIN_REVOKE, LedgerReason.HOLD, LedgerReason.CAPTURE, LedgerReason.REFUND}
-)
+DEBIT_REASONS = frozenset({LedgerReason.ADMIN_REVOKE, LedgerReason.HOLD, LedgerReason.LOOK_EDIT})
+# Rows with a zero delta: they record what became of an earlier movement and never change the balance.
+# A capture turns a generation's hold into a payment; the credits already left the balance with the hold, so
+# a second debit would charge twice, and rewriting the hold row would break "rows are never updated".
+AUDIT_REASONS = frozenset({LedgerReason.CAPTURE})
 
 
 class CreditsError(Exception):
@@ -63,6 +72,11 @@ class InsufficientCredits(CreditsError):  # noqa: N818  (the name the product an
         self.user_id = user_id
         self.balance = balance
         self.requested = requested
+
+    @property
+    def cost(self) -> Credits:
+        """What the refused action costs (the same number as ``requested``)."""
+        return self.requested
 
 
 class IdempotencyConflict(CreditsError):  # noqa: N818  (reads as the situation, like InsufficientCredits)
@@ -131,6 +145,17 @@ def signed_delta(amount: int, reason: LedgerReason | str, *, credit: bool) -> Cr
     return amount if credit else -amount
 
 
+def audit_reason(reason: LedgerReason | str) -> LedgerReason:
+    """``reason`` parsed, refusing one that moves credits (only audit rows may have a zero delta)."""
+    try:
+        parsed = LedgerReason(reason)
+    except ValueError:
+        raise InvalidReasonError(f"unknown ledger reason {reason!r}") from None
+    if parsed not in AUDIT_REASONS:
+        raise InvalidReasonError(f"reason {parsed.value!r} moves credits; it needs an amount")
+    return parsed
+
+
 def apply_delta(user_id: int, balance: Credits, delta: Credits) -> Credits:
     """The balance after ``delta``; a debit below zero raises ``InsufficientCredits``."""
     after = balance + delta
@@ -144,3 +169,28 @@ def apply_delta(user_id: int, balance: Credits, delta: Credits) -> Credits:
 def welcome_key(user_id: int) -> str:
     """Idempotency key of the one-time welcome bonus."""
     return f"welcome:{user_id}"
+
+
+def hold_key(generation_id: int) -> str:
+    """Key of the debit that reserves a generation's cost when the user confirms it."""
+    return f"hold:{generation_id}"
+
+
+def capture_key(generation_id: int) -> str:
+    """Key of the zero-delta row recording that a generation's hold was spent on a delivered video."""
+    return f"capture:{generation_id}"
+
+
+def release_key(generation_id: int) -> str:
+    """Key of the credit that returns a failed generation's hold."""
+    return f"release:{generation_id}"
+
+
+def look_edit_key(draft_id: str, attempt: int) -> str:
+    """Key of the debit for one look edit attempt of a draft."""
+    return f"look_edit:{draft_id}:{attempt}"
+
+
+def refund_key(charge_key: str) -> str:
+    """Key of the credit that returns the debit written under ``charge_key``."""
+    return f"refund:{charge_key}"

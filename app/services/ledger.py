@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -16,6 +19,7 @@ from app.domain.credits import (
     LedgerReason,
     UnknownUserError,
     apply_delta,
+    audit_reason,
     signed_delta,
     validate_key,
 )
@@ -28,6 +32,9 @@ class Ledger:
     A movement locks the user's row, writes the entry and the cached balance in one transaction. Replaying a
     key returns the entry written the first time and changes nothing; a debit beyond the balance raises
     ``InsufficientCredits`` and writes nothing.
+
+    The ``*_in`` methods do the same inside a transaction the caller already holds (``conn``), so that a
+    movement and the caller's own rows (a generation) commit or roll back together.
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -61,6 +68,55 @@ class Ledger:
         delta = signed_delta(amount, reason, credit=False)
         return await self._post(user_id, delta=delta, reason=reason, key=key, note=note, ref=ref)
 
+    async def credit_in(
+        self,
+        conn: BaseDBAsyncClient,
+        user_id: int,
+        amount: Credits,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """``credit`` inside the caller's transaction."""
+        delta = signed_delta(amount, reason, credit=True)
+        return await self._post_in(conn, user_id, **_checked(delta, reason, key, note, ref))
+
+    async def debit_in(
+        self,
+        conn: BaseDBAsyncClient,
+        user_id: int,
+        amount: Credits,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """``debit`` inside the caller's transaction."""
+        delta = signed_delta(amount, reason, credit=False)
+        return await self._post_in(conn, user_id, **_checked(delta, reason, key, note, ref))
+
+    async def record_in(
+        self,
+        conn: BaseDBAsyncClient,
+        user_id: int,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """Write a zero-delta audit row (a capture) inside the caller's transaction; the balance stays."""
+        parsed = audit_reason(reason)
+        return await self._post_in(conn, user_id, **_checked(0, parsed, key, note, ref))
+
+    async def entry(self, key: str, conn: BaseDBAsyncClient | None = None) -> LedgerEntryInfo | None:
+        """The row written under ``key``, if any."""
+        found = await queries.entry_by_key(conn, key)
+        return None if found is None else queries.entry_info(found)
+
     async def balance(self, user_id: int) -> Credits:
         balance = await queries.cached_balance(user_id)
         if balance is None:
@@ -81,19 +137,21 @@ class Ledger:
         note: str | None,
         ref: str | None,
     ) -> LedgerEntryInfo:
-        validate_key(key)
-        parsed = LedgerReason(reason)
-        note = None if note is None else note[:MAX_NOTE_LENGTH]
-        ref = None if ref is None else ref[:MAX_REF_LENGTH]
+        checked = _checked(delta, reason, key, note, ref)
         try:
-            return await self._post_once(user_id, delta=delta, reason=parsed, key=key, note=note, ref=ref)
+            return await self._post_once(user_id, checked)
         except IntegrityError:
             # The same key was committed by a movement of another user between our check and our insert (the
             # row lock only orders movements of one user). Now the check sees it and reports the conflict.
-            return await self._post_once(user_id, delta=delta, reason=parsed, key=key, note=note, ref=ref)
+            return await self._post_once(user_id, checked)
 
-    async def _post_once(
+    async def _post_once(self, user_id: int, checked: _Movement) -> LedgerEntryInfo:
+        async with in_transaction() as conn:
+            return await self._post_in(conn, user_id, **checked)
+
+    async def _post_in(
         self,
+        conn: BaseDBAsyncClient,
         user_id: int,
         *,
         delta: Credits,
@@ -102,27 +160,47 @@ class Ledger:
         note: str | None,
         ref: str | None,
     ) -> LedgerEntryInfo:
-        async with in_transaction() as conn:
-            balance = await queries.lock_balance(conn, user_id)
-            if balance is None:
-                raise UnknownUserError(user_id)
-            # Looked up after taking the lock: a concurrent movement with this key has committed by now.
-            existing = await queries.entry_by_key(conn, key)
-            if existing is not None:
-                return _replay(existing, user_id, delta, reason)
-            after = apply_delta(user_id, balance, delta)
-            entry = await queries.insert_entry(
-                conn,
-                user_id=user_id,
-                delta=delta,
-                reason=reason,
-                key=key,
-                balance_after=after,
-                created_at=self._clock.now(),
-                note=note,
-                ref=ref,
-            )
-            return queries.entry_info(entry)
+        # Locking again in a transaction that already holds the lock is harmless on both dialects.
+        balance = await queries.lock_balance(conn, user_id)
+        if balance is None:
+            raise UnknownUserError(user_id)
+        # Looked up after taking the lock: a concurrent movement with this key has committed by now.
+        existing = await queries.entry_by_key(conn, key)
+        if existing is not None:
+            return _replay(existing, user_id, delta, reason)
+        after = apply_delta(user_id, balance, delta)
+        entry = await queries.insert_entry(
+            conn,
+            user_id=user_id,
+            delta=delta,
+            reason=reason,
+            key=key,
+            balance_after=after,
+            created_at=self._clock.now(),
+            note=note,
+            ref=ref,
+        )
+        return queries.entry_info(entry)
+
+
+class _Movement(TypedDict):
+    delta: Credits
+    reason: LedgerReason
+    key: str
+    note: str | None
+    ref: str | None
+
+
+def _checked(
+    delta: Credits, reason: LedgerReason | str, key: str, note: str | None, ref: str | None
+) -> _Movement:
+    return {
+        "delta": delta,
+        "reason": LedgerReason(reason),
+        "key": validate_key(key),
+        "note": None if note is None else note[:MAX_NOTE_LENGTH],
+        "ref": None if ref is None else ref[:MAX_REF_LENGTH],
+    }
 
 
 def _replay(existing: LedgerEntry, user_id: int, delta: Credits, reason: LedgerReason) -> LedgerEntryInfo:

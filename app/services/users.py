@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from app.db import generations as generation_queries
 from app.db import users as queries
 from app.domain.credits import LedgerReason, UnknownUserError, welcome_key
 from app.domain.users import (
@@ -92,11 +93,10 @@ class UserService:
         user = await queries.get_user(user_id)
         if user is None:
             raise UnknownUserError(user_id)
-        # Videos are counted from the generations table once it exists.
         return Profile(
             user_id=user.id,
             balance=user.balance,
-            videos=0,
+            videos=await generation_queries.videos_made(user.id),
             member_since=user.created_at,
             locale=user.locale,
         )

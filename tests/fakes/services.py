@@ -14,6 +14,7 @@ from app.domain.credits import (
     LedgerReason,
     UnknownUserError,
     apply_delta,
+    audit_reason,
     signed_delta,
     validate_key,
     welcome_key,
@@ -80,6 +81,48 @@ class FakeLedger:
         return self._post(
             user_id, signed_delta(amount, reason, credit=False), LedgerReason(reason), key, note=note, ref=ref
         )
+
+    async def credit_in(
+        self,
+        conn: object,
+        user_id: int,
+        amount: int,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        """The fake has no transactions: ``conn`` is ignored."""
+        return await self.credit(user_id, amount, reason, key, note=note, ref=ref)
+
+    async def debit_in(
+        self,
+        conn: object,
+        user_id: int,
+        amount: int,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        return await self.debit(user_id, amount, reason, key, note=note, ref=ref)
+
+    async def record_in(
+        self,
+        conn: object,
+        user_id: int,
+        reason: LedgerReason | str,
+        key: str,
+        *,
+        note: str | None = None,
+        ref: str | None = None,
+    ) -> LedgerEntryInfo:
+        return self._post(user_id, 0, audit_reason(reason), key, note=note, ref=ref)
+
+    async def entry(self, key: str, conn: object = None) -> LedgerEntryInfo | None:
+        return next((e for e in self.entries if e.idempotency_key == key), None)
 
     async def balance(self, user_id: int) -> int:
         if user_id not in self.balances:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.domain.credits import (
+    AUDIT_REASONS,
     CREDIT_REASONS,
     DEBIT_REASONS,
     MAX_AMOUNT,
@@ -34,8 +35,9 @@ def test_other_amounts_are_refused(amount: object) -> None:
 
 
 def test_every_reason_moves_credits_one_way() -> None:
-    assert set(LedgerReason) == CREDIT_REASONS | DEBIT_REASONS
+    assert set(LedgerReason) == CREDIT_REASONS | DEBIT_REASONS | AUDIT_REASONS
     assert not CREDIT_REASONS & DEBIT_REASONS
+    assert not (CREDIT_REASONS | DEBIT_REASONS) & AUDIT_REASONS
     assert signed_delta(50, "welcome_bonus", credit=True) == 50
     assert signed_delta(30, LedgerReason.HOLD, credit=False) == -30
     with pytest.raises(InvalidReasonError, match="cannot be used for a debit"):
