@@ -1,0 +1,1 @@
+"""Speech synthesis behind ``SpeechSynthesizer``: the local espeak-ng voice now, ElevenLabs later."""
