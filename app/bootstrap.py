@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from aerich.models import Aerich
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import BgManagerFactory
@@ -24,10 +25,21 @@ from app.db.setup import APP as DB_APP
 from app.db.setup import DatabaseUrlError, check_db, close_db, init_db
 from app.fsm.embedded import EmbeddedRedis, EmbeddedRedisError
 from app.fsm.storage import build_storage
+from app.jobs.delivery import PROGRESS_WINDOW, RESULT_WINDOW, DialogDelivery
+from app.jobs.pipeline import Pipeline
+from app.jobs.queue import LocalJobQueue
 from app.logs import get_logger, mask_url, setup_logging
+from app.services.catalog import Catalog
 from app.services.container import Services, build_services
 from app.services.faq import FaqCatalog
+from app.services.image.local import LocalImageEditor
+from app.services.pricing import load_pricing
+from app.services.speech.local import LocalSpeech
+from app.services.storage.local import LocalStorage
+from app.services.video.local import LocalVideoMaker
 from app.telegram import InFlightUpdates, LogContextMiddleware, UserContextMiddleware, create_bot
+from app.telegram.media_ids import RedisMediaIdStorage
+from app.telegram.middlewares import BackgroundUserMiddleware
 from app.web import HealthCheck
 from dialogs.attach import attach_flows
 from dialogs.compile import CompiledFlows, compile_flows
@@ -40,6 +52,8 @@ log = get_logger(__name__)
 
 # Editable catalogs live next to flows.yaml, so a checkout (or a test copy of the flow) is self-contained.
 FAQ_FILE = "catalog/faq.yaml"
+CATALOG_DIR = "catalog"
+PRICING_FILE = "catalog/pricing.yaml"
 # How long closing the runtime waits for updates in progress before closing what they use.
 DRAIN_SECONDS = 10.0
 
@@ -64,6 +78,8 @@ class Runtime:
     compiled: CompiledFlows
     bg_manager_factory: BgManagerFactory
     in_flight: InFlightUpdates
+    jobs: LocalJobQueue
+    media_ids: RedisMediaIdStorage
     webhook_secret: str | None = None
     webhook_secret_generated: bool = False
     _started: bool = field(default=False, repr=False)
@@ -119,8 +135,9 @@ class Runtime:
 async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> AsyncIterator[Runtime]:
     """Build the runtime for ``settings`` and close everything it opened on exit, even after a failed start.
 
-    Raises ``dialogs.errors.FlowErrors`` when flows.yaml or its texts are wrong (before anything is started)
-    and :class:`StartupError` when Redis or the database cannot be used.
+    Raises ``dialogs.errors.FlowErrors`` when flows.yaml or its texts are wrong and ``CatalogError`` when the
+    catalog or pricing is (both before anything is started), :class:`StartupError` when Redis or the database
+    cannot be used.
     """
     webhook_secret, generated = _webhook_secret(settings)
     if configure_logs:
@@ -133,18 +150,37 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
     # Flows first: a typo in YAML must stop the start before any process or connection is opened.
     registry = build_registry()
     loaded, texts = load_validated(settings.flows_path, registry)
-    faq = FaqCatalog.load(settings.flows_path.parent / FAQ_FILE, texts.locales, texts.default_locale)
+    root = settings.flows_path.parent
+    faq = FaqCatalog.load(root / FAQ_FILE, texts.locales, texts.default_locale)
+    # Absolute paths: aiogram-dialog keys uploaded files by path, and every process must name a file alike.
+    catalog = Catalog.load((root / CATALOG_DIR).resolve(), texts.locales, texts.default_locale)
+    pricing = load_pricing(root / PRICING_FILE)
 
     async with AsyncExitStack() as stack:
         redis, redis_label = await _open_redis(settings, stack)
         storage = build_storage(redis)
         isolation = storage.create_isolation()
         await _open_db(settings, stack)
+        jobs = LocalJobQueue()
+        storage_backend = LocalStorage(settings.storage_root)
         services = build_services(
-            texts=texts, faq=faq, locales=texts.locales, welcome_bonus=settings.welcome_bonus
+            texts=texts,
+            faq=faq,
+            locales=texts.locales,
+            welcome_bonus=settings.welcome_bonus,
+            catalog=catalog,
+            pricing=pricing,
+            storage=storage_backend,
+            speech=LocalSpeech(),
+            image_editor=LocalImageEditor(),
+            video_maker=LocalVideoMaker(),
+            jobs=jobs,
+            scratch_dir=settings.scratch_dir.resolve(),
         )
         bot = create_bot(settings)
         stack.push_async_callback(bot.session.close)
+        # Uploaded photos, samples and videos are re-sent by file_id from any process sharing this Redis.
+        media_ids = RedisMediaIdStorage(redis, namespace=str(bot.id))
 
         dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
         dispatcher[SERVICES_KEY] = services
@@ -159,9 +195,27 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
         # Recovery from stale buttons answers in the user's chosen language: errors need the locale too.
         dispatcher.errors.outer_middleware(user_context)
         compiled = compile_flows(loaded.flows, registry, texts, base_dir=settings.flows_path.parent)
-        bg_manager_factory = attach_flows(dispatcher, compiled, texts, events_isolation=isolation)
+        bg_manager_factory = attach_flows(
+            dispatcher, compiled, texts, events_isolation=isolation, media_id_storage=media_ids
+        )
         # Background dialog updates (BgManager) render windows too, so they need the locale as much as clicks.
-        dispatcher.observers[DIALOG_EVENT_NAME].outer_middleware(user_context)
+        dispatcher.observers[DIALOG_EVENT_NAME].outer_middleware(BackgroundUserMiddleware(services))
+        pipeline = Pipeline(
+            generations=services.generations,
+            catalog=catalog,
+            storage=storage_backend,
+            video_maker=services.video_maker,
+            delivery=DialogDelivery(
+                bot=bot,
+                dialogs=bg_manager_factory,
+                progress_state=_window_state(compiled, PROGRESS_WINDOW),
+                result_state=_window_state(compiled, RESULT_WINDOW),
+                media_ids=media_ids,
+                storage=storage_backend,
+                texts=texts,
+            ),
+            scratch_dir=settings.scratch_dir.resolve(),
+        )
 
         runtime = Runtime(
             settings=settings,
@@ -176,15 +230,31 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
             compiled=compiled,
             bg_manager_factory=bg_manager_factory,
             in_flight=in_flight,
+            jobs=jobs,
+            media_ids=media_ids,
             webhook_secret=webhook_secret,
             webhook_secret_generated=generated,
         )
         dispatcher.startup.register(runtime.set_commands)
         stack.push_async_callback(runtime.shutdown)
+        # Renders run beside the updates; they stop after the updates drained (a last click may still queue
+        # one) and before the session, database and Redis they use are closed.
+        await stack.enter_async_context(jobs.running(pipeline.run))
+        # Renders a stop or a crash interrupted start over: their inputs are stored, their credits still held.
+        for generation_id in await services.generations.unfinished():
+            await jobs.enqueue(generation_id)
         # Runs first on exit: updates still being handled (a click, a background dialog update) finish before
         # the session, database and Redis they use are closed.
         stack.push_async_callback(runtime.drain)
         yield runtime
+
+
+def _window_state(compiled: CompiledFlows, window: tuple[str, str]) -> State:
+    """The state of a window the runtime itself opens; a flows.yaml without it cannot run."""
+    try:
+        return compiled.state(*window)
+    except KeyError:
+        raise StartupError(f"flows.yaml has no window {'.'.join(window)}, which delivers videos") from None
 
 
 def _webhook_secret(settings: Settings) -> tuple[str | None, bool]:

@@ -30,6 +30,7 @@ EXPECTED: dict[str, str] = {
     "redis_url": "a redis:// rediss:// or unix:// URL, or nothing for the embedded redis-server",
     "database_url": "a database URL such as sqlite://var/ugcbot.sqlite3 or postgres://user:pass@host/db",
     "data_dir": "a directory path",
+    "storage_dir": "a directory path, or nothing for DATA_DIR/storage",
     "env": "development or production",
     "log_format": "console or json",
     "log_level": "one of " + ", ".join(LOG_LEVELS),
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     database_url: str = Field("sqlite://var/ugcbot.sqlite3", min_length=1)
     data_dir: Path = Path("var")
+    storage_dir: Path | None = None
     env: Literal["development", "production"] = "development"
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
@@ -169,6 +171,16 @@ class Settings(BaseSettings):
     @property
     def embedded_redis(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def storage_root(self) -> Path:
+        """Where the local object storage keeps uploads, takes and videos."""
+        return self.storage_dir if self.storage_dir is not None else self.data_dir / "storage"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Work files of hooks and renders, each in a temporary folder removed when it is done."""
+        return self.data_dir / "work"
 
 
 def read_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:

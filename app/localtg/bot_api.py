@@ -499,9 +499,10 @@ class BotApi:
     async def edit_message_media(self, p: Params) -> dict[str, Any]:
         chat = self._chat(p)
         message = self._editable(chat, p)
-        if message.media is None:
+        # Bot API 7.x and later: editMessageMedia also adds media to a text message (the text is replaced).
+        if message.media is None and message.text is None:
             raise bad_request("there is no media in the message to edit")
-        if message.media.kind in ("voice", "video_note", "sticker"):
+        if message.media is not None and message.media.kind in ("voice", "video_note", "sticker"):
             raise bad_request("message can't be edited")
         item = p.json("media", invalid="can't parse InputMedia JSON object")
         if not isinstance(item, dict):
@@ -528,6 +529,7 @@ class BotApi:
             entities,
             markup,
         )
+        message.text, message.entities = None, []
         return self._edited(chat, message)
 
     async def edit_message_reply_markup(self, p: Params) -> dict[str, Any]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from app.domain.pricing import Pricing
+from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
 from app.services.faq import FaqCatalog
+from app.services.generations import Generations
 from app.services.ledger import Ledger
+from app.services.providers import ImageEditor, JobQueue, ObjectStorage, SpeechSynthesizer, TalkingVideoMaker
 from app.services.users import UserService
 from dialogs.i18n import TextCatalog
 
@@ -23,6 +28,16 @@ class Services:
     welcome_bonus: int
     locales: tuple[str, ...]
     clock: Clock
+    catalog: Catalog
+    pricing: Pricing
+    generations: Generations
+    storage: ObjectStorage
+    speech: SpeechSynthesizer
+    image_editor: ImageEditor
+    video_maker: TalkingVideoMaker
+    jobs: JobQueue
+    scratch_dir: Path
+    """Where hooks and jobs put files they are working on (downloads, takes, edits) before storing them."""
 
     @property
     def default_locale(self) -> str:
@@ -35,12 +50,21 @@ def build_services(
     faq: FaqCatalog,
     locales: Sequence[str],
     welcome_bonus: int,
+    catalog: Catalog,
+    pricing: Pricing,
+    storage: ObjectStorage,
+    speech: SpeechSynthesizer,
+    image_editor: ImageEditor,
+    video_maker: TalkingVideoMaker,
+    jobs: JobQueue,
+    scratch_dir: Path,
     clock: Clock | None = None,
 ) -> Services:
     """Services over an already initialised database (see ``app.db.setup.init_db``)."""
     clock = clock or SystemClock()
     ledger = Ledger(clock)
     users = UserService(ledger, clock, locales, texts.default_locale)
+    scratch_dir.mkdir(parents=True, exist_ok=True)
     return Services(
         users=users,
         ledger=ledger,
@@ -49,4 +73,13 @@ def build_services(
         welcome_bonus=welcome_bonus,
         locales=tuple(locales),
         clock=clock,
+        catalog=catalog,
+        pricing=pricing,
+        generations=Generations(ledger, pricing, clock),
+        storage=storage,
+        speech=speech,
+        image_editor=image_editor,
+        video_maker=video_maker,
+        jobs=jobs,
+        scratch_dir=scratch_dir,
     )

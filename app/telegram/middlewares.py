@@ -37,6 +37,15 @@ class HasUsers(Protocol):
     def users(self) -> UserDirectory: ...
 
 
+class UserLookup(Protocol):
+    async def get(self, user_id: int) -> UserRecord | None: ...
+
+
+class HasUserLookup(Protocol):
+    @property
+    def users(self) -> UserLookup: ...
+
+
 class LogContextMiddleware(BaseMiddleware):
     """Outer ``update`` middleware: log lines written while an update is handled name it and its user."""
 
@@ -63,6 +72,25 @@ class UserContextMiddleware(BaseMiddleware):
             log.info("update from a banned user dropped")
             return None
         data[LOCALE_KEY] = user.locale
+        return await handler(event, data)
+
+
+class BackgroundUserMiddleware(BaseMiddleware):
+    """For updates the bot makes itself (aiogram-dialog's background updates): services and the stored locale.
+
+    Their user is a stand-in with only an id, so nothing about the user is written (a user middleware would
+    overwrite the stored name with the stand-in's empty one).
+    """
+
+    def __init__(self, services: HasUserLookup) -> None:
+        self._services = services
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data[SERVICES_KEY] = self._services
+        tg_user: User | None = data.get("event_from_user")
+        user = await self._services.users.get(tg_user.id) if tg_user is not None else None
+        if user is not None:
+            data[LOCALE_KEY] = user.locale
         return await handler(event, data)
 
 

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from dialogs.hooks import balance, faq, language, menu, profile, start
+from dialogs.hooks import (
+    balance,
+    create,
+    create_look,
+    create_order,
+    create_voice,
+    faq,
+    history,
+    language,
+    menu,
+    profile,
+    start,
+)
 from dialogs.registry import HookRegistry
 
 # One module per feature, each with ``register(registry)``. A name registered twice is refused, so the order
 # never decides which hook runs.
-FEATURES = (start, menu, faq, profile, balance, language)
+FEATURES = (
+    start,
+    menu,
+    faq,
+    profile,
+    balance,
+    language,
+    create,
+    create_look,
+    create_voice,
+    create_order,
+    history,
+)
 
 
 def build_registry() -> HookRegistry:

@@ -9,13 +9,15 @@ from dialogs.hooks.access import current_user, date_text, services
 from dialogs.i18n import TextCatalog
 from dialogs.registry import HookContext, HookRegistry
 
-HISTORY_ROWS = 10
+# The Balance screen lists this many of the latest movements (U16).
+HISTORY_ROWS = 20
 
 
 def history_line(entry: LedgerEntryInfo, texts: TextCatalog, locale: str) -> str:
-    """``+50 — welcome bonus (24.11.2026)``."""
+    """``+50 — welcome bonus (24.11.2026)``; a row that moved nothing (a capture) shows ``✓``."""
     reason = texts.get(locale, f"balance.reason.{entry.reason.value}")
-    return f"{entry.delta:+d} — {reason} ({date_text(entry.created_at)})"
+    amount = f"{entry.delta:+d}" if entry.delta else "✓"
+    return f"{amount} — {reason} ({date_text(entry.created_at)})"
 
 
 async def balance(ctx: HookContext) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,8 +28,10 @@ from app.domain.users import (
     locale_from_language_code,
     normalize_start_payload,
 )
+from app.services.catalog import Catalog
 from app.services.container import Services
 from app.services.faq import FaqCatalog
+from app.services.pricing import load_pricing
 from dialogs.i18n import TextCatalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,10 +242,15 @@ def fake_services(
     clock: FixedClock | None = None,
     locales: Sequence[str] = LOCALES,
 ) -> Services:
-    """A ``Services`` over the fakes, with the repository's texts and FAQ unless given."""
+    """A ``Services`` over the fakes, with the repository's texts, FAQ, catalog and prices unless given."""
+    # Imported here: these fakes build on the ones above.
+    from tests.fakes.generations import FakeGenerations
+    from tests.fakes.renders import CopyEditor, MemoryStorage, RecordingQueue, ScriptedSpeech, StillVideo
+
     clock = clock or FixedClock()
     ledger = FakeLedger(clock)
     users = FakeUsers(ledger, clock, tuple(locales))
+    pricing = load_pricing(ROOT / "catalog" / "pricing.yaml")
     return Services(
         users=users,  # type: ignore[arg-type]  # duck-typed stand-in, checked by test_fakes_match
         ledger=ledger,  # type: ignore[arg-type]
@@ -251,4 +259,13 @@ def fake_services(
         welcome_bonus=welcome_bonus,
         locales=tuple(locales),
         clock=clock,
+        catalog=Catalog.load(ROOT / "catalog", tuple(locales), "ru"),
+        pricing=pricing,
+        generations=FakeGenerations(ledger, pricing, clock),  # type: ignore[arg-type]
+        storage=MemoryStorage(),
+        speech=ScriptedSpeech(),
+        image_editor=CopyEditor(),
+        video_maker=StillVideo(),
+        jobs=RecordingQueue(),
+        scratch_dir=Path(tempfile.gettempdir()) / "ugcbot-fake-scratch",
     )

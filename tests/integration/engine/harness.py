@@ -14,9 +14,9 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, TelegramObject, Update
+from aiogram.types import Chat, Message, TelegramObject, Update, Voice
 from aiogram_dialog import DEFAULT_STACK_ID
-from aiogram_dialog.test_tools import BotClient, MockMessageManager
+from aiogram_dialog.test_tools import BotClient, MockMessageManager, mock_message_manager
 from aiogram_dialog.test_tools.bot_client import FakeBot
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 from redis.asyncio import Redis
@@ -27,6 +27,16 @@ from dialogs.i18n import TextCatalog
 from dialogs.registry import LOCALE_KEY, SERVICES_KEY
 from dialogs.schema import Flows
 from tests.fakes.hooks import FakeHooks
+
+# MockMessageManager fakes audio, document, photo and video messages only; flows.yaml also sends voice.
+mock_message_manager.MEDIA_CLASSES.setdefault(
+    "voice",
+    lambda media: Voice(
+        file_id=mock_message_manager.file_id(media),
+        file_unique_id=mock_message_manager.file_unique_id(media),
+        duration=1,
+    ),
+)
 
 # Texts every engine test shares; each test's flows add only what they need through ``extra_texts``.
 BASE_TEXTS: dict[str, dict[str, str]] = {

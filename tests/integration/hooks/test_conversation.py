@@ -12,8 +12,15 @@ import pytest
 from app.db.migrations import apply_migrations
 from app.db.models import LedgerEntry, User
 from app.db.setup import close_db, init_db
+from app.jobs.queue import LocalJobQueue
+from app.services.catalog import Catalog
 from app.services.container import Services, build_services
 from app.services.faq import FaqCatalog
+from app.services.image.local import LocalImageEditor
+from app.services.pricing import load_pricing
+from app.services.speech.local import LocalSpeech
+from app.services.storage.local import LocalStorage
+from app.services.video.local import LocalVideoMaker
 from app.telegram.middlewares import UserContextMiddleware
 from dialogs.hooks import build_registry
 from dialogs.i18n import TextCatalog
@@ -32,7 +39,21 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
     flows = load_flows(ROOT / "flows.yaml").flows
     texts = TextCatalog.load(ROOT / flows.texts, flows.locales, flows.default_locale)
     faq = FaqCatalog.load(ROOT / "catalog/faq.yaml", flows.locales, flows.default_locale)
-    yield build_services(texts=texts, faq=faq, locales=flows.locales, welcome_bonus=50, clock=FixedClock())
+    yield build_services(
+        texts=texts,
+        faq=faq,
+        locales=flows.locales,
+        welcome_bonus=50,
+        catalog=Catalog.load(ROOT / "catalog", flows.locales, flows.default_locale),
+        pricing=load_pricing(ROOT / "catalog" / "pricing.yaml"),
+        storage=LocalStorage(tmp_path / "storage"),
+        speech=LocalSpeech(),
+        image_editor=LocalImageEditor(),
+        video_maker=LocalVideoMaker(),
+        jobs=LocalJobQueue(),
+        scratch_dir=tmp_path / "work",
+        clock=FixedClock(),
+    )
     await close_db()
 
 

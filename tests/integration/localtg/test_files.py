@@ -139,6 +139,23 @@ async def test_edit_media_swaps_the_file_and_the_same_media_is_not_modified(
         )
 
 
+async def test_edit_media_adds_a_picture_to_a_text_message(
+    bot: Bot, tg: ControlClient, user: int, media: dict[str, bytes]
+) -> None:
+    text = await bot.send_message(user, "pick an actor")
+
+    edited = await bot.edit_message_media(
+        InputMediaPhoto(media=BufferedInputFile(media["red.png"], "red.png"), caption="Anna, 23"),
+        chat_id=user,
+        message_id=text.message_id,
+    )
+
+    assert not isinstance(edited, bool) and edited.photo and edited.caption == "Anna, 23"
+    assert edited.text is None
+    shown = await tg.last_bot_message(user)
+    assert (shown["media"]["kind"], shown["text"], shown["caption"]) == ("photo", None, "Anna, 23")
+
+
 async def test_upload_limits_fail_the_way_telegram_does(bot: Bot, tg: ControlClient, user: int) -> None:
     with pytest.raises(TelegramBadRequest, match="PHOTO_SAVE_FILE_INVALID"):
         await bot.send_photo(user, BufferedInputFile(b"\0" * (10 * MB + 1), "huge.jpg"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dialogs.graph import COMMANDS_NODE, edges, render_svg, to_dot
 from dialogs.i18n import TextCatalog
+from dialogs.loader import load_flows
 from dialogs.schema import Flows
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def real() -> tuple[Flows, TextCatalog]:
-    flows = Flows.model_validate(yaml.safe_load((ROOT / "flows.yaml").read_text(encoding="utf-8")))
+    # The app's loader: YAML 1.2 booleans, so the key ``on:`` stays the word (safe_load reads it as True).
+    flows = load_flows(ROOT / "flows.yaml").flows
     texts = TextCatalog.load(ROOT / flows.texts, flows.locales, flows.default_locale)
     return flows, texts
 

@@ -30,9 +30,15 @@ def hooks() -> HookRegistry:
     """No-op hooks under every name the real flow uses, so only the edit can cause problems."""
     flows = load_flows(ROOT / "flows.yaml").flows
     getters = {d.getter for d in flows.dialogs.values()} | {w.getter for _, _, w in flows.iter_windows()}
-    actions = {b.action for _, _, w in flows.iter_windows() for b in w.buttons()}
-    actions |= {c.action for c in flows.commands}
-    return registry(getters=sorted(filter(None, getters)), actions=dict.fromkeys(filter(None, actions), ()))
+    transitions = [
+        t for _, _, w in flows.iter_windows() for t in (*w.buttons(), *w.selects(), *filter(None, [w.input]))
+    ]
+    outcomes: dict[str, set[str]] = {}
+    for transition in [*transitions, *flows.commands]:
+        if transition.action:
+            outcomes.setdefault(transition.action, set()).update(transition.on)
+    actions = {name: tuple(sorted(names)) for name, names in outcomes.items()}
+    return registry(getters=sorted(filter(None, getters)), actions=actions)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -52,12 +58,14 @@ def test_an_edited_flows_file_gets_located_problems_or_passes(
     text = edited[line]
     edited[line] = "" if cut else text[:column] + noise + text[column + 1 :]
     path = folder / "flows.yaml"
-    path.write_text("".join(edited), encoding="utf-8")
+    source = "".join(edited)
+    path.write_text(source, encoding="utf-8")
     result = check_flows_file(path, hooks)
     for problem in result.problems:
         assert problem.message
         if problem.file == path:
-            assert 1 <= problem.line <= len(edited)
+            # Counted in the written file: noise put after a line's newline makes a line of its own.
+            assert 1 <= problem.line <= max(1, len(source.splitlines()))
     assert result.ok == (result.errors == [])
 
 

@@ -20,12 +20,29 @@ class TgUser:
 
 
 @dataclass
+class FakeScroll:
+    """aiogram-dialog's ManagedScroll: the page a window's scroll is on."""
+
+    page: int = 0
+
+    async def get_page(self) -> int:
+        return self.page
+
+    async def set_page(self, page: int) -> None:
+        self.page = page
+
+
+@dataclass
 class FakeManager:
     """The parts of aiogram-dialog's DialogManager a hook touches."""
 
     dialog_data: dict[str, Any] = field(default_factory=dict)
     start_data: dict[str, Any] | None = None
     middleware_data: dict[str, Any] = field(default_factory=dict)
+    scrolls: dict[str, FakeScroll] = field(default_factory=dict)
+
+    def find(self, widget_id: str) -> FakeScroll:
+        return self.scrolls.setdefault(widget_id, FakeScroll())
 
 
 MakeContext = Callable[..., HookContext]

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from app.domain.credits import LedgerReason
+from app.domain.generations import Draft
 from app.services.container import Services
+from app.services.generations import Generations
 from app.services.ledger import Ledger
 from app.services.users import UserService
 from dialogs.errors import UnknownOutcome, UnregisteredHook, WrongHookKind
@@ -20,6 +22,7 @@ from dialogs.loader import load_flows
 from dialogs.registry import HookKind
 from dialogs.schema import Flows, PagerRow, SelectRow
 from dialogs.validate import validate_flows
+from tests.fakes.generations import FakeGenerations
 from tests.fakes.services import FakeLedger, FakeUsers
 from tests.unit.hooks.conftest import FakeManager, MakeContext
 
@@ -75,7 +78,11 @@ async def test_every_window_gets_the_data_its_texts_lists_and_conditions_read(
 ) -> None:
     registry = build_registry()
     await start.register_user(make_ctx())
-    await services.ledger.debit(1, 10, "hold", "hold:1")
+    # A video in My videos (its hold is a ledger row too), so that every list has a row to show.
+    draft = Draft.new(1, "ru").with_format("talking_head").with_character("anna").with_voice("ru_alisa")
+    draft = draft.with_script("Привет!")
+    draft = draft.with_speech(speech_key="a.wav", speech_ogg_key=None, speech_seconds=2)
+    await services.generations.confirm(draft, key="confirm:contract")
     # What the engine keeps in dialog_data for the windows reached by picking an item.
     dialog_data: dict[str, Any] = {
         select.id: "what" for _, _, w in flows.iter_windows() for select in w.selects()
@@ -113,7 +120,9 @@ async def test_every_window_gets_the_data_its_texts_lists_and_conditions_read(
                 )
 
 
-@pytest.mark.parametrize(("fake", "real"), [(FakeUsers, UserService), (FakeLedger, Ledger)])
+@pytest.mark.parametrize(
+    ("fake", "real"), [(FakeUsers, UserService), (FakeLedger, Ledger), (FakeGenerations, Generations)]
+)
 def test_the_fakes_offer_the_same_methods_as_the_services(fake: type, real: type) -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:
         return {

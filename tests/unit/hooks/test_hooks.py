@@ -101,9 +101,9 @@ async def test_balance_without_movements_says_so(make_ctx: MakeContext) -> None:
     assert data == {"balance": 0, "has_history": False, "history": ""}
 
 
-async def test_balance_shows_at_most_ten_movements(make_ctx: MakeContext, services: Services) -> None:
+async def test_balance_shows_at_most_twenty_movements(make_ctx: MakeContext, services: Services) -> None:
     await start.register_user(make_ctx())
-    for i in range(12):
+    for i in range(balance.HISTORY_ROWS + 2):
         await services.ledger.credit(1, 1, "admin_grant", f"grant:{i}")
 
     data = await balance.balance(make_ctx())

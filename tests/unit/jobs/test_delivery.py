@@ -1,0 +1,111 @@
+"""Progress edits reach the progress window of their video only, at most once per interval."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram.fsm.state import State, StatesGroup
+
+from app.domain.generations import GenerationInfo, GenerationStatus
+from app.jobs.delivery import DialogDelivery
+from dialogs.hooks.create_order import GENERATION
+from dialogs.i18n import TextCatalog
+
+
+class Create(StatesGroup):
+    progress = State()
+    result = State()
+    format = State()
+
+
+@dataclass
+class Context:
+    state: State
+    dialog_data: dict[str, Any]
+
+
+@dataclass
+class Manager:
+    context: Context | None
+    shown: list[Any] = field(default_factory=list)
+
+    def has_context(self) -> bool:
+        return self.context is not None
+
+    def current_context(self) -> Context:
+        assert self.context is not None
+        return self.context
+
+    async def show(self, show_mode: Any = None) -> None:
+        self.shown.append(show_mode)
+
+
+@dataclass
+class Dialogs:
+    """BgManagerFactory whose ``fg()`` hands out the one manager of the test."""
+
+    manager: Manager
+
+    def bg(self, bot: Any, user_id: int, chat_id: int) -> Dialogs:
+        return self
+
+    @asynccontextmanager
+    async def fg(self) -> AsyncIterator[Manager]:
+        yield self.manager
+
+
+@dataclass
+class Clock:
+    now: float = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def info(generation_id: int = 7) -> GenerationInfo:
+    return GenerationInfo(
+        id=generation_id, user_id=1, format="talking_head", character_id="anna", voice_id="ru_alisa",
+        script="Hi", status=GenerationStatus.RUNNING, step="video", cost=8, error_reason=None, video_key=None,
+        audio_key=None, video_file_id=None, audio_file_id=None, created_at=datetime(2026, 11, 24, tzinfo=UTC),
+        finished_at=None, refunded=False,
+    )  # fmt: skip
+
+
+def delivery(manager: Manager, clock: Clock) -> DialogDelivery:
+    return DialogDelivery(
+        bot=None,  # type: ignore[arg-type]  # progress never calls the Bot API itself
+        dialogs=Dialogs(manager),  # type: ignore[arg-type]
+        progress_state=Create.progress,
+        result_state=Create.result,
+        media_ids=None,  # type: ignore[arg-type]
+        storage=None,  # type: ignore[arg-type]
+        texts=TextCatalog({"en": {}}, "en"),
+        clock=clock,
+    )
+
+
+async def test_progress_is_redrawn_at_most_once_per_interval() -> None:
+    manager = Manager(Context(Create.progress, {GENERATION: 7}))
+    clock = Clock()
+    jobs = delivery(manager, clock)
+
+    await jobs.progress(info(), "video")
+    clock.now += 4.9
+    await jobs.progress(info(), "storing")
+    assert len(manager.shown) == 1
+    clock.now += 0.2
+    await jobs.progress(info(), "delivering")
+    assert len(manager.shown) == 2
+
+
+async def test_progress_leaves_other_windows_alone() -> None:
+    elsewhere = Manager(Context(Create.format, {}))
+    other_video = Manager(Context(Create.progress, {GENERATION: 8}))
+    no_dialog = Manager(None)
+    for manager in (elsewhere, other_video, no_dialog):
+        await delivery(manager, Clock()).progress(info(7), "video")
+        assert manager.shown == []
