@@ -19,25 +19,15 @@ from aiogram.types import (
     Message,
     PreCheckoutQuery,
 )
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.conftest import CHROMIUM
 from tests.integration.localtg.conftest import make_bot
 from tests.support.localtg import ControlClient, RunningServer, local_telegram_server
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
 ]
 SCREENSHOT = Path("/tmp/webchat.png")
 USER = 42
@@ -141,14 +131,6 @@ async def running() -> AsyncIterator[RunningServer]:
         yield server
         await dp.stop_polling()
         await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_a_person_chats_with_the_bot_in_the_web_chat(

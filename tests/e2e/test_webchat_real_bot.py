@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from tests.browser.test_webchat import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import BotStarter
 from tests.support.localtg import ControlClient, ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 USER = 7201
 SCREENSHOT = Path("/tmp/webchat-real-bot.png")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def test_a_person_clicks_through_the_real_bot_in_the_browser(
