@@ -7,6 +7,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("app.cli.run", "run the bot (polling, or webhook when WEBHOOK_URL is set)"),
+    "worker": ("app.cli.worker", "run a generation worker (arq): renders, previews, scheduled tasks"),
     "dev": ("app.cli.dev", "local Telegram + bot + embedded services as one supervised command"),
     "local-telegram": ("app.cli.local_telegram", "run the local Bot API server with its web chat"),
     "check-flows": (

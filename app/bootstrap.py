@@ -6,15 +6,18 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aerich.models import Aerich
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import BgManagerFactory
 from aiogram_dialog.api.entities import DIALOG_EVENT_NAME
+from arq.connections import ArqRedis
+from arq.worker import Worker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise.exceptions import OperationalError
@@ -25,18 +28,29 @@ from app.db.setup import APP as DB_APP
 from app.db.setup import DatabaseUrlError, check_db, close_db, init_db
 from app.fsm.embedded import EmbeddedRedis, EmbeddedRedisError
 from app.fsm.storage import build_storage
+from app.jobs.captions import StyledCaptioner, build_captioner
 from app.jobs.delivery import PROGRESS_WINDOW, RESULT_WINDOW, DialogDelivery
+from app.jobs.heartbeat import Heartbeats
 from app.jobs.pipeline import Pipeline
-from app.jobs.queue import LocalJobQueue
+from app.jobs.queue import ArqJobQueue
+from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
+from app.jobs.worker import WorkerConfig, WorkerParts, build_worker, worker_running
 from app.logs import get_logger, mask_url, setup_logging
 from app.services.catalog import Catalog
 from app.services.container import Services, build_services
+from app.services.fal.queue import FalQueueClient, new_http_client
 from app.services.faq import FaqCatalog
 from app.services.image.local import LocalImageEditor
 from app.services.pricing import load_pricing
+from app.services.providers import ObjectStorage, ProviderError, TalkingVideoMaker
 from app.services.speech.local import LocalSpeech
+from app.services.steps import StepLog
 from app.services.storage.local import LocalStorage
+from app.services.storage.s3 import S3Storage
+from app.services.throttle import RedisThrottle
+from app.services.video.compose import FfmpegCompositor
 from app.services.video.local import LocalVideoMaker
+from app.services.video.omnihuman import OmniHumanVideo
 from app.telegram import InFlightUpdates, LogContextMiddleware, UserContextMiddleware, create_bot
 from app.telegram.media_ids import RedisMediaIdStorage
 from app.telegram.middlewares import BackgroundUserMiddleware
@@ -54,6 +68,9 @@ log = get_logger(__name__)
 FAQ_FILE = "catalog/faq.yaml"
 CATALOG_DIR = "catalog"
 PRICING_FILE = "catalog/pricing.yaml"
+CAPTIONS_FILE = "catalog/captions.yaml"
+# Days the object storage keeps draft uploads under tmp/ (a generation keeps its own copies).
+TMP_DAYS = 7
 # How long closing the runtime waits for updates in progress before closing what they use.
 DRAIN_SECONDS = 10.0
 
@@ -78,11 +95,39 @@ class Runtime:
     compiled: CompiledFlows
     bg_manager_factory: BgManagerFactory
     in_flight: InFlightUpdates
-    jobs: LocalJobQueue
+    jobs: ArqJobQueue
     media_ids: RedisMediaIdStorage
+    pipeline: Pipeline
+    worker_parts: WorkerParts
+    worker_config: WorkerConfig
     webhook_secret: str | None = None
     webhook_secret_generated: bool = False
+    sets_commands: bool = True
+    running_worker: Worker | None = None
+    """False in worker-only processes: the bot's command menu is the bots' business."""
     _started: bool = field(default=False, repr=False)
+    _worker_stack: AsyncExitStack | None = field(default=None, repr=False)
+
+    async def start_worker(self) -> Worker:
+        """Start this runtime's arq worker in the background (once); it needs :meth:`startup` to have run:
+        aiogram-dialog loads its registry there, and the worker's background updates use it."""
+        if self.running_worker is not None:
+            return self.running_worker
+        pool = ArqRedis(connection_pool=self.redis.connection_pool)
+        worker = build_worker(pool, self.worker_parts, self.worker_config)
+        stack = AsyncExitStack()
+        self.running_worker = await stack.enter_async_context(
+            worker_running(worker, self.worker_parts.heartbeats)
+        )
+        self._worker_stack = stack
+        return self.running_worker
+
+    async def stop_worker(self) -> None:
+        """Stop the worker: jobs in progress are cancelled and queued again (they resume elsewhere)."""
+        stack, self._worker_stack = self._worker_stack, None
+        self.running_worker = None
+        if stack is not None:
+            await stack.aclose()
 
     def health_checks(self) -> dict[str, HealthCheck]:
         """What ``/health`` probes: the database and Redis."""
@@ -99,6 +144,8 @@ class Runtime:
 
     async def startup(self) -> None:
         """Run the Dispatcher's start-up handlers (dialogs, bot commands); start_polling runs them itself."""
+        if self._started:
+            return
         await self.dispatcher.emit_startup(
             bot=self.bot, bots=[self.bot], dispatcher=self.dispatcher, **self.dispatcher.workflow_data
         )
@@ -119,6 +166,8 @@ class Runtime:
 
     async def set_commands(self) -> None:
         """The command menu in every locale: the default locale for everyone, the others by language_code."""
+        if not self.sets_commands:
+            return
         for locale in self.texts.locales:
             commands = self.compiled.bot_commands(locale)
             language = None if locale == self.texts.default_locale else locale
@@ -132,7 +181,9 @@ class Runtime:
 
 
 @asynccontextmanager
-async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> AsyncIterator[Runtime]:
+async def build_runtime(
+    settings: Settings, *, configure_logs: bool = True, with_worker: bool | None = None
+) -> AsyncIterator[Runtime]:
     """Build the runtime for ``settings`` and close everything it opened on exit, even after a failed start.
 
     Raises ``dialogs.errors.FlowErrors`` when flows.yaml or its texts are wrong and ``CatalogError`` when the
@@ -145,7 +196,11 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
         setup_logging(
             fmt=settings.log_format,
             level=settings.log_level,
-            secrets=[s for s in (token.get_secret_value() if token else None, webhook_secret) if s],
+            secrets=[
+                s
+                for s in (token.get_secret_value() if token else None, webhook_secret, *_secrets(settings))
+                if s
+            ],
         )
     # Flows first: a typo in YAML must stop the start before any process or connection is opened.
     registry = build_registry()
@@ -155,14 +210,17 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
     # Absolute paths: aiogram-dialog keys uploaded files by path, and every process must name a file alike.
     catalog = Catalog.load((root / CATALOG_DIR).resolve(), texts.locales, texts.default_locale)
     pricing = load_pricing(root / PRICING_FILE)
+    captioner = build_captioner(root / CAPTIONS_FILE)
 
     async with AsyncExitStack() as stack:
         redis, redis_label = await _open_redis(settings, stack)
         storage = build_storage(redis)
         isolation = storage.create_isolation()
         await _open_db(settings, stack)
-        jobs = LocalJobQueue()
-        storage_backend = LocalStorage(settings.storage_root)
+        # arq shares the bot's connection pool: one Redis, one set of connections per process.
+        jobs = ArqJobQueue(ArqRedis(connection_pool=redis.connection_pool))
+        storage_backend = await _open_object_storage(settings, stack)
+        scratch_dir = settings.scratch_dir.resolve()
         services = build_services(
             texts=texts,
             faq=faq,
@@ -173,9 +231,11 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
             storage=storage_backend,
             speech=LocalSpeech(),
             image_editor=LocalImageEditor(),
-            video_maker=LocalVideoMaker(),
+            video_maker=await _video_maker(settings, stack, scratch_dir),
             jobs=jobs,
-            scratch_dir=settings.scratch_dir.resolve(),
+            scratch_dir=scratch_dir,
+            throttle=RedisThrottle(redis),
+            previews_per_hour=settings.previews_per_hour,
         )
         bot = create_bot(settings)
         stack.push_async_callback(bot.session.close)
@@ -200,21 +260,29 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
         )
         # Background dialog updates (BgManager) render windows too, so they need the locale as much as clicks.
         dispatcher.observers[DIALOG_EVENT_NAME].outer_middleware(BackgroundUserMiddleware(services))
-        pipeline = Pipeline(
-            generations=services.generations,
-            catalog=catalog,
+        worker_parts = _worker_parts(
+            settings,
+            services=services,
             storage=storage_backend,
-            video_maker=services.video_maker,
+            captioner=captioner,
             delivery=DialogDelivery(
                 bot=bot,
                 dialogs=bg_manager_factory,
                 progress_state=_window_state(compiled, PROGRESS_WINDOW),
                 result_state=_window_state(compiled, RESULT_WINDOW),
                 media_ids=media_ids,
-                storage=storage_backend,
+                files=services.files,
                 texts=texts,
+                throttle=services.throttle,
             ),
-            scratch_dir=settings.scratch_dir.resolve(),
+            bot=bot,
+            jobs=jobs,
+        )
+        worker_config = WorkerConfig(
+            concurrency=settings.worker_concurrency,
+            job_timeout=settings.job_timeout,
+            reaper_interval=settings.reaper_interval,
+            summary_hour=settings.summary_hour,
         )
 
         runtime = Runtime(
@@ -232,15 +300,24 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
             in_flight=in_flight,
             jobs=jobs,
             media_ids=media_ids,
+            pipeline=worker_parts.pipeline,
+            worker_parts=worker_parts,
+            worker_config=worker_config,
             webhook_secret=webhook_secret,
             webhook_secret_generated=generated,
         )
         dispatcher.startup.register(runtime.set_commands)
         stack.push_async_callback(runtime.shutdown)
-        # Renders run beside the updates; they stop after the updates drained (a last click may still queue
-        # one) and before the session, database and Redis they use are closed.
-        await stack.enter_async_context(jobs.running(pipeline.run))
-        # Renders a stop or a crash interrupted start over: their inputs are stored, their credits still held.
+        # The worker stops after the updates drained and before the session, database and Redis it uses
+        # are closed.
+        stack.push_async_callback(runtime.stop_worker)
+        if with_worker if with_worker is not None else settings.worker_in_process:
+            # One machine (``make run``): this process renders too, from the moment the dialogs are loaded
+            # (a router included after the dialogs' runs its start-up handlers after theirs).
+            late = Router(name="in-process-worker")
+            late.startup.register(runtime.start_worker)
+            dispatcher.include_router(late)
+        # Generations whose job Redis lost (a Redis restarted empty) are queued again; the rest are no-ops.
         for generation_id in await services.generations.unfinished():
             await jobs.enqueue(generation_id)
         # Runs first on exit: updates still being handled (a click, a background dialog update) finish before
@@ -249,12 +326,111 @@ async def build_runtime(settings: Settings, *, configure_logs: bool = True) -> A
         yield runtime
 
 
+def _worker_parts(
+    settings: Settings,
+    *,
+    services: Services,
+    storage: ObjectStorage,
+    captioner: StyledCaptioner,
+    delivery: DialogDelivery,
+    bot: Bot,
+    jobs: ArqJobQueue,
+) -> WorkerParts:
+    """The pipeline and the scheduled tasks a worker runs (built in every process; cheap when unused)."""
+    heartbeats = Heartbeats(services.generations)
+    pipeline = Pipeline(
+        generations=services.generations,
+        steps=StepLog(services.clock),
+        catalog=services.catalog,
+        storage=storage,
+        video_maker=services.video_maker,
+        image_editor=services.image_editor,
+        compositor=FfmpegCompositor(),
+        captioner=captioner,
+        delivery=delivery,
+        scratch_dir=services.scratch_dir,
+        upload_limit=settings.upload_limit_mb * 1024 * 1024,
+        poll_interval=settings.provider_poll_seconds,
+        heartbeats=heartbeats,
+    )
+    return WorkerParts(
+        pipeline=pipeline,
+        heartbeats=heartbeats,
+        reaper=Reaper(
+            generations=services.generations,
+            queue=jobs,
+            pipeline=pipeline,
+            clock=services.clock,
+            stale_after=settings.stale_after,
+            deadline=settings.generation_deadline,
+        ),
+        cleanup=TempCleanup(
+            scratch_dir=services.scratch_dir,
+            # S3 buckets expire tmp/ with a lifecycle rule; a local directory is swept.
+            storage_tmp=(storage.root / "tmp") if isinstance(storage, LocalStorage) else None,
+        ),
+        summary=_daily_summary(settings, bot, services),
+    )
+
+
+def _daily_summary(settings: Settings, bot: Bot, services: Services) -> DailySummary | None:
+    chats = (settings.admin_chat_id,) if settings.admin_chat_id is not None else settings.admin_ids
+    if not chats:
+        return None
+    return DailySummary(bot=bot, generations=services.generations, clock=services.clock, chats=chats)
+
+
+async def _open_object_storage(settings: Settings, stack: AsyncExitStack) -> ObjectStorage:
+    if settings.storage_backend == "local":
+        return LocalStorage(settings.storage_root)
+    bucket, key_id, secret = settings.s3_bucket, settings.s3_access_key_id, settings.s3_secret_access_key
+    if bucket is None or key_id is None or secret is None:
+        raise StartupError("STORAGE_BACKEND=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY")
+    storage = S3Storage(
+        settings.s3_endpoint_url, bucket, key_id, secret.get_secret_value(), settings.s3_region
+    )
+    await stack.enter_async_context(storage)
+    where = f"s3://{settings.s3_bucket} at {settings.s3_endpoint_url or 'AWS'}"
+    try:
+        await storage.ensure_bucket()
+        # Draft uploads (backgrounds, takes, look edits) live under tmp/; the bucket forgets them in a week.
+        await storage.expire_prefix("tmp/", TMP_DAYS)
+    except ProviderError as exc:
+        raise StartupError(f"S3_ENDPOINT_URL/S3_BUCKET: cannot use {where}: {exc.detail or exc}") from None
+    return storage
+
+
+async def _video_maker(settings: Settings, stack: AsyncExitStack, scratch_dir: Path) -> TalkingVideoMaker:
+    """OmniHuman on fal.ai when configured (VIDEO_PROVIDER, FAL_KEY), else the local ffmpeg render."""
+    if settings.uses_omnihuman and settings.fal_key is not None:
+        http = new_http_client()
+        stack.push_async_callback(http.aclose)
+        fal = FalQueueClient(
+            http,
+            settings.fal_key.get_secret_value(),
+            queue_url=settings.fal_queue_url,
+            rest_url=settings.fal_rest_url,
+            upload_url=settings.fal_upload_url,
+        )
+        return OmniHumanVideo(fal, resolution=settings.omnihuman_resolution)
+    return LocalVideoMaker(spool=scratch_dir / "local-video")
+
+
 def _window_state(compiled: CompiledFlows, window: tuple[str, str]) -> State:
     """The state of a window the runtime itself opens; a flows.yaml without it cannot run."""
     try:
         return compiled.state(*window)
     except KeyError:
         raise StartupError(f"flows.yaml has no window {'.'.join(window)}, which delivers videos") from None
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Values the logs must never show, beside the bot token and the webhook secret."""
+    return [
+        secret.get_secret_value()
+        for secret in (settings.fal_key, settings.s3_secret_access_key)
+        if secret is not None
+    ]
 
 
 def _webhook_secret(settings: Settings) -> tuple[str | None, bool]:

@@ -77,7 +77,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     welcome_bonus: int = Field(50, ge=0)
     admin_ids: tuple[int, ...] = ()
+    admin_chat_id: int | None = None
     flows_path: Path = Path("flows.yaml")
+    # Object storage: a local directory, or an S3 API (Cloudflare R2, MinIO, AWS).
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "auto"
+    # Providers: "auto" uses the real one when its key is set, the local one otherwise.
+    video_provider: Literal["auto", "local", "omnihuman"] = "auto"
+    fal_key: SecretStr | None = None
+    fal_queue_url: str = "https://queue.fal.run"
+    fal_rest_url: str = "https://rest.fal.ai"
+    fal_upload_url: str = "https://v3.fal.media"
+    omnihuman_resolution: Literal["720p", "1080p"] = "720p"
+    # Generation workers (arq on the same Redis).
+    run_worker: bool | None = None
+    worker_concurrency: int = Field(50, ge=1, le=5000)
+    job_timeout: int = Field(7200, ge=10)
+    provider_poll_seconds: float = Field(5.0, gt=0, le=60)
+    reaper_interval: int = Field(30, ge=1, le=3600)
+    stale_after: int = Field(90, ge=5)
+    generation_deadline: int = Field(3 * 3600, ge=60)
+    summary_hour: int = Field(9, ge=0, le=23)
+    upload_limit_mb: int = Field(50, ge=1, le=2000)
+    previews_per_hour: int = Field(5, ge=0, le=1000)
 
     @classmethod
     def settings_customise_sources(
@@ -158,11 +184,47 @@ class Settings(BaseSettings):
             data = {**data, "log_format": "json" if data.get("env") == "production" else "console"}
         return data
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _s3_endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value).rstrip("/")
+
+    @field_validator("fal_queue_url", "fal_rest_url", "fal_upload_url")
+    @classmethod
+    def _fal_url(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
+
+    @model_validator(mode="after")
+    def _omnihuman_needs_key(self) -> Settings:
+        if self.video_provider == "omnihuman" and self.fal_key is None:
+            raise ValueError("FAL_KEY: required when VIDEO_PROVIDER=omnihuman")
+        return self
+
+    @property
+    def uses_omnihuman(self) -> bool:
+        return self.video_provider == "omnihuman" or (
+            self.video_provider == "auto" and self.fal_key is not None
+        )
+
     @model_validator(mode="after")
     def _webhook_needs_token(self) -> Settings:
         if self.webhook_url is not None and self.telegram_bot_token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN: required when WEBHOOK_URL is set")
         return self
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> Settings:
+        if self.storage_backend == "s3":
+            for name in ("s3_bucket", "s3_access_key_id", "s3_secret_access_key"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{env_name(name)}: required when STORAGE_BACKEND=s3")
+        return self
+
+    @property
+    def worker_in_process(self) -> bool:
+        """Whether the bot process renders videos itself: by default only with the embedded Redis (one
+        machine, ``make run``); production runs ``python -m app worker`` processes instead."""
+        return self.embedded_redis if self.run_worker is None else self.run_worker
 
     @property
     def webhook_mode(self) -> bool:

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 purpose="${1:-run}"
-packages=(redis-server ffmpeg espeak-ng sox graphviz)
+packages=(redis-server ffmpeg espeak-ng sox graphviz fonts-dejavu-core fontconfig)
 if [ "$purpose" = "test" ]; then
   packages+=(postgresql chromium)
 fi

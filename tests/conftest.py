@@ -50,12 +50,3 @@ async def browser() -> AsyncIterator[Any]:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         await launched.close()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Known flake, not yet root-caused: after a bot restart, redis-server sometimes closes the bot's
-    connection ("Connection closed by server") on one command. Tests running whole bots get two reruns
-    until it is fixed (see the closing note of session 1)."""
-    for item in items:
-        if "/tests/e2e/" in str(item.path) or "/tests/integration/create/" in str(item.path):
-            item.add_marker(pytest.mark.flaky(reruns=2))

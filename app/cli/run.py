@@ -51,7 +51,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     from dialogs.errors import FlowErrors  # noqa: PLC0415  (see above)
 
     if stop is None:
-        stop = _stop_on_signals()
+        stop = stop_on_signals()
     try:
         async with build_runtime(settings) as runtime:
             await serve(runtime, stop)
@@ -73,7 +73,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     return 0
 
 
-def _stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> asyncio.Event:
     """An event set by the first SIGINT/SIGTERM; a second one stops at once (the default behaviour)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

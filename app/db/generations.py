@@ -60,6 +60,9 @@ async def insert(
         speech_key=draft.speech_key,
         speech_ogg_key=draft.speech_ogg_key,
         speech_seconds=draft.speech_seconds,
+        speech_words_key=draft.speech_words_key,
+        captions=draft.captions,
+        caption_style=draft.caption_style,
         status=GenerationStatus.QUEUED.value,
         cost=cost,
         created_at=now,
@@ -84,6 +87,47 @@ async def update_active(generation_id: int, **values: Any) -> int:
 async def set_started(generation_id: int, now: datetime) -> None:
     """Record when the worker first started the generation; a retried start keeps the first time."""
     await Generation.filter(id=generation_id, started_at__isnull=True).update(started_at=now)
+
+
+async def stuck(*, silent_since: datetime, queued_before: datetime) -> list[Generation]:
+    """Running rows silent since ``silent_since`` (or never heard of) and queued rows older than
+    ``queued_before``, oldest first."""
+    running = Q(status=GenerationStatus.RUNNING.value) & (
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, created_at__lt=silent_since)
+    )
+    queued = Q(status=GenerationStatus.QUEUED.value, created_at__lt=queued_before)
+    return await Generation.filter(running | queued).order_by("id")
+
+
+async def heartbeat_many(generation_ids: list[int], now: datetime) -> None:
+    await Generation.filter(id__in=generation_ids, status__in=_ACTIVE).update(heartbeat_at=now)
+
+
+async def summary(since: datetime) -> dict[str, int]:
+    recent = Generation.filter(created_at__gte=since)
+    done, failed = GenerationStatus.DONE.value, GenerationStatus.FAILED.value
+    finished = Generation.filter(finished_at__gte=since)
+    delivered = await finished.filter(refunded=False).exclude(status=failed).values_list("cost", flat=True)
+    refunded = await finished.filter(refunded=True).values_list("cost", flat=True)
+    return {
+        "confirmed": await recent.count(),
+        "delivered": len(delivered),
+        "failed": len(refunded),
+        "credits_spent": sum(int(str(c)) for c in delivered),
+        "credits_refunded": sum(int(str(c)) for c in refunded),
+        "in_progress": await Generation.filter(status__in=_ACTIVE).count(),
+        "done_total": await Generation.filter(status=done).count(),
+    }
+
+
+async def failure_reasons(since: datetime) -> dict[str, int]:
+    failed = Generation.filter(finished_at__gte=since, refunded=True)
+    rows = await failed.values_list("error_reason", flat=True)
+    counts: dict[str, int] = {}
+    for reason in rows:
+        key = str(reason or "unknown")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 async def active_count(user_id: int, conn: BaseDBAsyncClient | None = None) -> int:
@@ -163,4 +207,13 @@ def info(row: Generation) -> GenerationInfo:
         speech_seconds=row.speech_seconds,
         started_at=row.started_at,
         error_detail=row.error_detail,
+        speech_words_key=row.speech_words_key,
+        captions=row.captions,
+        caption_style=row.caption_style,
+        thumb_key=row.thumb_key,
+        video_width=row.video_width,
+        video_height=row.video_height,
+        video_seconds=row.video_seconds,
+        attempts=row.attempts,
+        heartbeat_at=row.heartbeat_at,
     )

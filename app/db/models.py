@@ -76,6 +76,10 @@ class Generation(Model):
     speech_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY)
     speech_ogg_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
     speech_seconds = fields.FloatField()
+    # Word timings of the take (JSON in storage), for captions; None: estimated from the script.
+    speech_words_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    captions = fields.BooleanField(default=True)
+    caption_style = fields.CharField(max_length=generations.MAX_CATALOG_ID, null=True)
     status = fields.CharField(max_length=16)
     step = fields.CharField(max_length=generations.MAX_STEP, null=True)
     # Credits held on confirm; captured on delivery or released (refunded = True) on failure.
@@ -86,13 +90,51 @@ class Generation(Model):
     video_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
     audio_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
     video_file_id = fields.CharField(max_length=generations.MAX_FILE_ID, null=True)
+    thumb_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
+    video_width = fields.IntField(null=True)
+    video_height = fields.IntField(null=True)
+    video_seconds = fields.FloatField(null=True)
     audio_file_id = fields.CharField(max_length=generations.MAX_FILE_ID, null=True)
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # Times a worker took the job up; the reaper fails a generation that keeps dying.
+    attempts = fields.IntField(default=0)
+    # Last sign of life from the worker rendering it (each step, each poll of the provider).
+    heartbeat_at = fields.DatetimeField(null=True)
+
+    steps: fields.ReverseRelation[GenerationStep]
 
     class Meta:
         table = "generations"
         table_description = "Videos: inputs, progress, cost and result"
         # My videos (a user's newest first) and the worker's sweep of unfinished ones.
         indexes = (("user_id", "created_at"), ("status",))
+
+
+class GenerationStep(Model):
+    """One step of a generation's pipeline: whether it finished, its output, the provider's request id.
+
+    A step is ``running`` from its first attempt; ``request_id`` is written before the worker waits on a
+    provider, so a worker restarted mid-wait polls that request instead of paying for another one.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    generation: fields.ForeignKeyRelation[Generation] = fields.ForeignKeyField(
+        "models.Generation", related_name="steps", on_delete=fields.CASCADE
+    )
+    generation_id: int
+    step = fields.CharField(max_length=generations.MAX_STEP)
+    status = fields.CharField(max_length=16)
+    request_id = fields.CharField(max_length=generations.MAX_REQUEST_ID, null=True)
+    # JSON of what the step made (object keys, sizes, timings); read back instead of redoing the step.
+    output = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    error = fields.CharField(max_length=generations.MAX_ERROR_DETAIL, null=True)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "generation_steps"
+        table_description = "Pipeline steps of a generation: outputs and provider request ids"
+        unique_together = (("generation_id", "step"),)

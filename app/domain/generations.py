@@ -23,6 +23,7 @@ MAX_CATALOG_ID = 64
 MAX_OBJECT_KEY = 255
 MAX_FILE_ID = 255
 MAX_STEP = 32
+MAX_REQUEST_ID = 1000  # a fal.ai request with its status/result/cancel URLs, as JSON
 MAX_ERROR_REASON = 128
 MAX_ERROR_DETAIL = 1000
 DRAFT_ID_LENGTH = 32
@@ -112,7 +113,10 @@ _DATA_TYPES: dict[str, tuple[type, ...]] = {
     "speech_key": _optional(str),
     "speech_ogg_key": _optional(str),
     "speech_seconds": _optional((int, float)),
+    "speech_words_key": _optional(str),
     "locale": _optional(str),
+    "captions": (bool,),
+    "caption_style": _optional(str),
 }
 
 
@@ -135,7 +139,10 @@ class Draft:
     speech_key: str | None = None
     speech_ogg_key: str | None = None
     speech_seconds: float | None = None
+    speech_words_key: str | None = None
     locale: str | None = None
+    captions: bool = True
+    caption_style: str | None = None
 
     @classmethod
     def new(cls, user_id: int, locale: str, *, draft_id: str | None = None) -> Draft:
@@ -174,12 +181,27 @@ class Draft:
             return self
         return replace(self, script=script, **_NO_SPEECH)
 
-    def with_speech(self, *, speech_key: str, speech_ogg_key: str | None, speech_seconds: float) -> Draft:
+    def with_speech(
+        self,
+        *,
+        speech_key: str,
+        speech_ogg_key: str | None,
+        speech_seconds: float,
+        speech_words_key: str | None = None,
+    ) -> Draft:
         if not math.isfinite(speech_seconds) or speech_seconds <= 0:
             raise ValueError(f"speech must last a positive number of seconds, got {speech_seconds!r}")
         return replace(
-            self, speech_key=speech_key, speech_ogg_key=speech_ogg_key, speech_seconds=float(speech_seconds)
+            self,
+            speech_key=speech_key,
+            speech_ogg_key=speech_ogg_key,
+            speech_seconds=float(speech_seconds),
+            speech_words_key=speech_words_key,
         )
+
+    def with_captions(self, on: bool, style: str | None = None) -> Draft:
+        """Captions burned in (``style`` by name, None: the default style) or not."""
+        return replace(self, captions=on, caption_style=style if on else None)
 
     def missing(self) -> tuple[str, ...]:
         """Names of the fields a generation still needs, in the order the flow asks for them."""
@@ -213,7 +235,8 @@ class Draft:
                     raise DraftDataError(f"draft data lacks {name}")
                 continue
             value = data[name]
-            if isinstance(value, bool) or not isinstance(value, _DATA_TYPES[name]):
+            kinds = _DATA_TYPES[name]
+            if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
                 raise DraftDataError(f"draft field {name} has a {type(value).__name__}: {value!r}")
             values[name] = value
         if values.get("format") is not None and values["format"] not in VIDEO_FORMATS:
@@ -223,7 +246,12 @@ class Draft:
         return cls(**values)
 
 
-_NO_SPEECH: dict[str, Any] = {"speech_key": None, "speech_ogg_key": None, "speech_seconds": None}
+_NO_SPEECH: dict[str, Any] = {
+    "speech_key": None,
+    "speech_ogg_key": None,
+    "speech_seconds": None,
+    "speech_words_key": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +286,15 @@ class GenerationInfo:
     speech_seconds: float = 0.0
     started_at: datetime | None = None
     error_detail: str | None = None
+    speech_words_key: str | None = None
+    captions: bool = False
+    caption_style: str | None = None
+    thumb_key: str | None = None
+    video_width: int | None = None
+    video_height: int | None = None
+    video_seconds: float | None = None
+    attempts: int = 0
+    heartbeat_at: datetime | None = None
 
     @property
     def active(self) -> bool:

@@ -8,12 +8,11 @@ result window is opened on top of whatever they are doing, and closing it brings
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+import contextlib
+from dataclasses import dataclass
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.state import State
 from aiogram.types import ContentType
@@ -21,11 +20,13 @@ from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode
 from aiogram_dialog.api.protocols import MediaIdStorageProtocol
 
 from app.domain.generations import GenerationInfo
-from app.jobs.pipeline import Delivered
+from app.domain.steps import Phase
+from app.jobs.pipeline import Delivered, FinalVideo
 from app.logs import get_logger
-from app.services.providers import ObjectStorage
+from app.services.storage.copies import LocalCopies
+from app.services.throttle import RedisThrottle
 from dialogs.hooks.create import text_or
-from dialogs.hooks.create_order import GENERATION, RENDER_PROVIDER, RESULT_VIDEO
+from dialogs.hooks.create_order import GENERATION, RENDER_PROVIDER, RESULT_LINK, RESULT_THUMB, RESULT_VIDEO
 from dialogs.i18n import TextCatalog
 
 log = get_logger(__name__)
@@ -33,8 +34,11 @@ log = get_logger(__name__)
 # The windows of flows.yaml the job works with (checked when the runtime is built: a rename fails the start).
 PROGRESS_WINDOW = ("create", "progress")
 RESULT_WINDOW = ("create", "result")
-# Telegram limits how often a chat may be edited; a progress message is worth one edit per this many seconds.
+# Telegram limits how often a chat may be edited; a progress message is worth one edit per this many seconds
+# (per chat, across every worker: the throttle lives in Redis).
 PROGRESS_EDIT_INTERVAL = 5.0
+# A chat action shows for about 5 s; renewed a little sooner while a long step runs.
+CHAT_ACTION_INTERVAL = 4.5
 
 
 @dataclass
@@ -44,11 +48,10 @@ class DialogDelivery:
     progress_state: State
     result_state: State
     media_ids: MediaIdStorageProtocol
-    storage: ObjectStorage
+    files: LocalCopies
     texts: TextCatalog
+    throttle: RedisThrottle
     min_edit_interval: float = PROGRESS_EDIT_INTERVAL
-    clock: Callable[[], float] = time.monotonic
-    _last_edit: dict[int, float] = field(default_factory=dict)
 
     def _on_progress(self, manager: DialogManager, generation_id: int) -> bool:
         """Whether the user's top window is the progress window of this generation."""
@@ -57,24 +60,30 @@ class DialogDelivery:
         context = manager.current_context()
         return context.state == self.progress_state and context.dialog_data.get(GENERATION) == generation_id
 
-    async def progress(self, info: GenerationInfo, step: str) -> None:
-        """Re-render the progress window (its getter reads the step), at most once per interval."""
-        now = self.clock()
-        last = self._last_edit.get(info.id)
-        if last is not None and now - last < self.min_edit_interval:
+    async def progress(self, info: GenerationInfo, phase: Phase) -> None:
+        """Re-render the progress window (its getter reads the step and the time), at most once per interval
+        per chat; nothing when the user has moved on to other windows."""
+        if not await self.throttle.allow(f"progress:{info.user_id}", self.min_edit_interval):
             return
         async with self.dialogs.bg(self.bot, info.user_id, info.user_id).fg() as manager:
             if self._on_progress(manager, info.id):
                 await manager.show(ShowMode.EDIT)
-                self._last_edit[info.id] = now
 
-    async def deliver(self, info: GenerationInfo, video: Path, *, provider: str) -> Delivered:
+    async def working(self, info: GenerationInfo) -> None:
+        if not await self.throttle.allow(f"action:{info.user_id}", CHAT_ACTION_INTERVAL):
+            return
+        with contextlib.suppress(TelegramAPIError):
+            await self.bot.send_chat_action(info.user_id, ChatAction.RECORD_VIDEO)
+
+    async def deliver(self, info: GenerationInfo, video: FinalVideo) -> Delivered:
         """The result window with the video as a new message; returns the file ids Telegram gave."""
-        data: dict[str, str | int] = {
-            GENERATION: info.id,
-            RENDER_PROVIDER: provider,
-            RESULT_VIDEO: str(video),
-        }
+        data: dict[str, str | int] = {GENERATION: info.id, RENDER_PROVIDER: video.provider}
+        if video.link is not None:
+            data[RESULT_LINK] = video.link
+        else:
+            data[RESULT_VIDEO] = str(video.path)
+            if video.thumb is not None:
+                data[RESULT_THUMB] = str(video.thumb)
         async with self.dialogs.bg(self.bot, info.user_id, info.user_id).fg() as manager:
             if self._on_progress(manager, info.id):
                 manager.current_context().dialog_data.update(data)
@@ -82,11 +91,12 @@ class DialogDelivery:
                 await manager.show(ShowMode.SEND)
             else:
                 await manager.start(self.result_state, data=data, show_mode=ShowMode.SEND)
-        self._last_edit.pop(info.id, None)
         # aiogram-dialog stored what Telegram answered to the uploads: the video just now, the take before.
-        video_id = await self.media_ids.get_media_id(str(video), None, ContentType.VIDEO)
+        video_id = None
+        if video.link is None:
+            video_id = await self.media_ids.get_media_id(str(video.path), None, ContentType.VIDEO)
         audio_id = None
-        take = self.storage.local_path(info.speech_ogg_key) if info.speech_ogg_key else None
+        take = await self.files.path(info.speech_ogg_key)
         if take is not None:
             audio_id = await self.media_ids.get_media_id(str(take), None, ContentType.VOICE)
         return Delivered(
@@ -96,7 +106,6 @@ class DialogDelivery:
 
     async def failed(self, info: GenerationInfo) -> None:
         """Tell the user why, in their language, and that the credits came back; refresh the progress."""
-        self._last_edit.pop(info.id, None)
         locale = info.locale if info.locale in self.texts.locales else self.texts.default_locale
         reason = text_or(self.texts, locale, f"errors.{info.error_reason}", "errors.internal")
         text = self.texts.render(

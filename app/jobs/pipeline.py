@@ -1,34 +1,80 @@
-"""One generation from confirmed to delivered: render the video, store it, deliver it, capture the hold.
+"""One generation from confirmed to delivered, as a persisted state machine of idempotent steps.
 
-The database row is the truth: the job carries only the generation id, reads everything else from the row,
-and skips a generation that is no longer in progress (a second enqueue, a finished one). Any failure releases
-the held credits through ``Generations.fail`` and tells the user why.
+The database row is the truth: the job carries only the generation id and reads everything else from the
+row. Each step (``app.domain.steps``) records its output in ``generation_steps`` and its files in object
+storage, so a retried or resumed job — on this worker or another machine — starts at the first unfinished
+step. The talking-video step stores the provider's request id *before* it waits, so a worker killed
+mid-wait polls the same request after a restart instead of paying for a second render.
+
+Transient provider errors (429, 5xx, timeouts) are retried with exponential backoff, a bounded number of
+times per step across restarts; permanent ones (refusals, validation) fail at once. Any failure releases the
+held credits through ``Generations.fail`` — once, whatever retries or restarts happened — and tells the user
+why, in their language.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from dataclasses import dataclass
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.generations import GenerationInfo
+from app.domain.steps import PHASES, Phase, RetryPolicy, Step, StepRecord, plan_steps, words_to_data
+from app.jobs.heartbeat import Heartbeats
 from app.logs import get_logger
 from app.services.catalog import Catalog
 from app.services.generations import Generations
-from app.services.providers import ObjectStorage, ProviderError, TalkingVideoMaker
+from app.services.media_probe import MediaProblem, MediaToolError, file_url, probe, run_media_tool
+from app.services.providers import (
+    EditRefused,
+    ImageEditor,
+    ObjectStorage,
+    ProviderError,
+    RenderedVideo,
+    TalkingVideoMaker,
+    WordTiming,
+)
+from app.services.speech.local import estimate_word_timings
+from app.services.steps import StepLog
 from app.services.storage.keys import generation_key
 
 log = get_logger(__name__)
 
-# Steps recorded on the generation (shown by the progress window as ``create.progress.step.<step>``).
-STEP_VIDEO = "video"
-STEP_STORING = "storing"
-STEP_DELIVERING = "delivering"
-
 VIDEO_NAME = "video.mp4"
 AUDIO_NAME = "speech.ogg"
+THUMB_NAME = "thumb.jpg"
+# What the image editor is asked for before a background-format video: a backdrop ffmpeg can key out.
+GREEN_SCREEN_PROMPT = (
+    "Put the person on a flat, evenly lit pure chroma green (#00B140) studio background. "
+    "Keep the person, pose, face, hair and clothes exactly the same; no shadows on the background."
+)
+# Telegram's thumbnail rules: JPEG, at most 320 px a side, under 200 kB.
+THUMB_SIDE = 320
+# A worker that died this many times on one generation is not going to make it: fail and refund.
+MAX_TAKE_UPS = 5
+# A presigned link to a video too large to upload stays valid for a week (the S3 maximum).
+LINK_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class FinalVideo:
+    """The finished video as the user gets it."""
+
+    path: Path
+    thumb: Path | None
+    width: int
+    height: int
+    seconds: float
+    size: int
+    provider: str
+    link: str | None = None
+    """A presigned URL, when the file is over Telegram's upload limit and is sent as a link instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +88,25 @@ class Delivered:
 class Delivery(Protocol):
     """How the user hears of a generation: progress, the finished video, a failure."""
 
-    async def progress(self, info: GenerationInfo, step: str) -> None: ...
+    async def progress(self, info: GenerationInfo, phase: Phase) -> None: ...
 
-    async def deliver(self, info: GenerationInfo, video: Path, *, provider: str) -> Delivered: ...
+    async def working(self, info: GenerationInfo) -> None:
+        """A chat action ("recording video…") while a long step runs."""
+        ...
+
+    async def deliver(self, info: GenerationInfo, video: FinalVideo) -> Delivered: ...
 
     async def failed(self, info: GenerationInfo) -> None: ...
+
+
+class Compositor(Protocol):
+    async def composite(self, talking: Path, background: Path, *, workdir: Path) -> RenderedVideo: ...
+
+
+class Captioner(Protocol):
+    async def burn(
+        self, video: Path, words: Sequence[WordTiming], style: str | None, *, workdir: Path
+    ) -> Path: ...
 
 
 class MissingInput(Exception):  # noqa: N818  (reads as the situation)
@@ -56,23 +116,42 @@ class MissingInput(Exception):  # noqa: N818  (reads as the situation)
 @dataclass
 class Pipeline:
     generations: Generations
+    steps: StepLog
     catalog: Catalog
     storage: ObjectStorage
     video_maker: TalkingVideoMaker
+    image_editor: ImageEditor
+    compositor: Compositor
+    captioner: Captioner
     delivery: Delivery
     scratch_dir: Path
+    upload_limit: int = 50 * 1024 * 1024
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll_interval: float = 5.0
+    video_deadline: float = 30 * 60.0
+    max_take_ups: int = MAX_TAKE_UPS
+    heartbeats: Heartbeats | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    monotonic: Callable[[], float] = time.monotonic
 
     async def run(self, generation_id: int) -> None:
-        """Render and deliver ``generation_id``; a generation that is not in progress is left alone."""
+        """Render and deliver ``generation_id`` from where it stands; one no longer in progress is left be."""
         info = await self.generations.get(generation_id)
         if info is None or not info.active:
             return
+        if info.attempts >= self.max_take_ups:
+            await self._fail(info, "internal", f"the worker stopped {info.attempts} times on this video")
+            return
+        info = await self.generations.take_up(generation_id)
+        work = self.scratch_dir / "generations" / str(info.id)
+        beating = self.heartbeats.track(info.id) if self.heartbeats else contextlib.nullcontext()
         try:
-            await self._run(info)
+            with beating:
+                await self._run(info, work)
         except asyncio.CancelledError:
-            # The process is stopping: the generation stays in progress, its credits held, and the next start
-            # of the bot renders it again from its stored inputs.
-            log.info("generation interrupted; it resumes at the next start", generation_id=info.id)
+            # Shutdown or the job's time limit: the generation stays in progress, its credits held; the queue
+            # runs it again and it resumes at the first unfinished step.
+            log.info("generation interrupted; it resumes where it stopped", generation_id=info.id)
             raise
         except ProviderError as exc:
             await self._fail(info, exc.reason, exc.detail)
@@ -81,56 +160,248 @@ class Pipeline:
         except Exception as exc:
             log.exception("generation failed", generation_id=info.id)
             await self._fail(info, "internal", f"{type(exc).__name__}: {exc}")
+        else:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+            return
+        await asyncio.to_thread(shutil.rmtree, work, True)
 
-    async def _run(self, info: GenerationInfo) -> None:
-        info = await self.generations.start(info.id, STEP_VIDEO)
-        await self.delivery.progress(info, STEP_VIDEO)
-        self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.scratch_dir) as folder:
-            work = Path(folder)
-            image = await self._image(info, work)
-            speech = await self._fetch(info.speech_key, work / "speech.wav")
-            background = None
-            if info.format == "background":
-                background = await self._fetch(info.background_key, work / "background")
-            video = await self.video_maker.make(image, speech, background=background, workdir=work)
-            await self.generations.set_step(info.id, STEP_STORING)
-            await self.delivery.progress(info, STEP_STORING)
-            video_key = generation_key(info.user_id, info.id, VIDEO_NAME)
-            await self.storage.put_file(video_key, video.path, content_type="video/mp4")
-            audio_key = generation_key(info.user_id, info.id, AUDIO_NAME)
-            if info.speech_ogg_key:
-                ogg = await self._fetch(info.speech_ogg_key, work / AUDIO_NAME)
-                await self.storage.put_file(audio_key, ogg, content_type="audio/ogg")
-            else:
-                audio_key = generation_key(info.user_id, info.id, "speech.wav")
-                await self.storage.put_file(audio_key, speech, content_type="audio/wav")
-            await self.generations.set_step(info.id, STEP_DELIVERING)
-            stored = self.storage.local_path(video_key)
-            delivered = await self.delivery.deliver(
-                info, stored if stored is not None else video.path, provider=video.provider
-            )
-        await self.generations.complete(info.id, video_key=video_key, audio_key=audio_key)
-        await self.generations.remember_file_ids(
-            info.id, video_file_id=delivered.video_file_id, audio_file_id=delivered.audio_file_id
+    async def _run(self, info: GenerationInfo, work: Path) -> None:
+        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
+        files = _Files(self.storage, work)
+        done = {step: record for step, record in (await self.steps.all_of(info.id)).items() if record.done}
+        outputs: dict[Step, Mapping[str, Any]] = {step: record.output for step, record in done.items()}
+        actions: dict[Step, Callable[[StepRecord], Awaitable[dict[str, Any]]]] = {
+            Step.SPEECH: lambda record: self._speech(info),
+            Step.BACKDROP: lambda record: self._backdrop(info, files),
+            Step.VIDEO: lambda record: self._video(info, record, files, outputs),
+            Step.COMPOSITE: lambda record: self._composite(info, files, outputs),
+            Step.CAPTIONS: lambda record: self._captions(info, files, outputs),
+            Step.STORE: lambda record: self._store(info, files, outputs),
+            Step.DELIVER: lambda record: self._deliver(info, files, outputs),
+        }
+        for step in plan_steps(info.format, info.captions):
+            if step in outputs:
+                continue
+            outputs[step] = await self._step(info, step, actions[step])
+        stored = outputs[Step.STORE]
+        await self.generations.complete(
+            info.id,
+            video_key=str(stored["video_key"]),
+            audio_key=str(stored["audio_key"]),
+            thumb_key=stored.get("thumb_key"),
+            width=int(stored["width"]),
+            height=int(stored["height"]),
+            seconds=float(stored["seconds"]),
         )
-        log.info("generation delivered", generation_id=info.id, seconds=round(video.duration, 2))
+        delivered = outputs[Step.DELIVER]
+        await self.generations.remember_file_ids(
+            info.id,
+            video_file_id=delivered.get("video_file_id"),
+            audio_file_id=delivered.get("audio_file_id"),
+        )
+        log.info("generation delivered", generation_id=info.id, seconds=stored["seconds"])
 
-    async def _image(self, info: GenerationInfo, work: Path) -> Path:
+    async def _step(
+        self,
+        info: GenerationInfo,
+        step: Step,
+        action: Callable[[StepRecord], Awaitable[dict[str, Any]]],
+    ) -> Mapping[str, Any]:
+        """Run ``step`` to its recorded output, retrying transient provider errors with backoff."""
+        await self.generations.set_step(info.id, step.value)
+        await self.delivery.progress(info, PHASES[step])
+        while True:
+            record = await self.steps.begin(info.id, step)
+            if record.done:
+                return record.output
+            try:
+                output = await action(record)
+            except ProviderError as exc:
+                await self.steps.set_error(info.id, step, f"{exc.reason}: {exc.detail}")
+                if not exc.transient or not self.retry.may_retry(record.attempts):
+                    raise
+                delay = self.retry.delay(record.attempts)
+                log.warning(
+                    "step failed, retrying",
+                    generation_id=info.id,
+                    step=step.value,
+                    attempt=record.attempts,
+                    delay=delay,
+                    reason=exc.reason,
+                )
+                await self.sleep(delay)
+                continue
+            await self.steps.finish(info.id, step, output)
+            return output
+
+    # --- the steps -------------------------------------------------------------------------------------
+
+    async def _speech(self, info: GenerationInfo) -> dict[str, Any]:
+        """The take is in storage; its word timings (the provider's, else an estimate) for captions."""
+        if not info.speech_key or not await self.storage.exists(info.speech_key):
+            raise MissingInput(f"the speech {info.speech_key or '(none)'} is not in storage")
+        words: Sequence[WordTiming] | None = None
+        if info.speech_words_key:
+            words = await self._stored_words(info.speech_words_key)
+        if words is None:
+            words = estimate_word_timings(info.script, info.speech_seconds)
+        return {"words": words_to_data(words), "seconds": info.speech_seconds}
+
+    async def _stored_words(self, key: str) -> tuple[WordTiming, ...] | None:
+        work = self.scratch_dir / "words"
+        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
+        dest = work / f"{abs(hash(key))}.json"
+        try:
+            await self.storage.get_file(key, dest)
+            data = json.loads(await asyncio.to_thread(dest.read_text, encoding="utf-8"))
+            return tuple(WordTiming(str(w), float(s), float(e)) for w, s, e in data)
+        except (FileNotFoundError, ValueError, TypeError) as exc:
+            log.warning("stored word timings unusable; estimating", key=key, error=str(exc))
+            return None
+        finally:
+            dest.unlink(missing_ok=True)
+
+    async def _backdrop(self, info: GenerationInfo, files: _Files) -> dict[str, Any]:
+        """The character on a flat chroma-green backdrop, ready to be keyed out of the talking video."""
+        look = await self._look(info, files)
+        try:
+            edited = await self.image_editor.edit(look, GREEN_SCREEN_PROMPT, workdir=files.work)
+        except EditRefused as exc:
+            # The compositor lays a character without green over the background as a framed picture.
+            log.warning("green backdrop refused; framing the character instead", generation_id=info.id,
+                        detail=exc.detail)  # fmt: skip
+            return {"image_key": None, "green": False}
+        key = generation_key(info.user_id, info.id, "work-backdrop" + (edited.path.suffix or ".png"))
+        await files.put(key, edited.path, "image/png" if edited.path.suffix == ".png" else "image/jpeg")
+        return {"image_key": key, "green": True, "provider": edited.provider}
+
+    async def _video(
+        self,
+        info: GenerationInfo,
+        record: StepRecord,
+        files: _Files,
+        outputs: Mapping[Step, Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        request_id = record.request_id
+        if request_id is None:
+            backdrop = outputs.get(Step.BACKDROP, {}).get("image_key")
+            image = await files.get(backdrop, "backdrop.png") if backdrop else await self._look(info, files)
+            speech = await files.get(info.speech_key, "speech.wav")
+            request_id = await self.video_maker.submit(image, speech, workdir=files.work)
+            # Before waiting: a worker that dies from here on polls this request instead of paying again.
+            await self.steps.set_request(info.id, Step.VIDEO, request_id)
+            log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
+        deadline = record.started_at.timestamp() + self.video_deadline
+        while True:
+            video = await self.video_maker.collect(request_id, workdir=files.work)
+            if video is not None:
+                break
+            if time.time() > deadline:
+                raise ProviderError("video_timeout", f"no video after {self.video_deadline:.0f} s")
+            await self.generations.heartbeat(info.id)
+            await self.delivery.progress(info, Phase.VIDEO)
+            await self.delivery.working(info)
+            await self.sleep(self.poll_interval)
+        key = generation_key(info.user_id, info.id, "work-talking.mp4")
+        await files.put(key, video.path, "video/mp4")
+        return _video_output(key, video)
+
+    async def _composite(
+        self, info: GenerationInfo, files: _Files, outputs: Mapping[Step, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        talking = await files.get(str(outputs[Step.VIDEO]["key"]), "talking.mp4")
+        background = await files.get(info.background_key, "background")
+        video = await self.compositor.composite(talking, background, workdir=files.work)
+        key = generation_key(info.user_id, info.id, "work-composite.mp4")
+        await files.put(key, video.path, "video/mp4")
+        return _video_output(key, video)
+
+    async def _captions(
+        self, info: GenerationInfo, files: _Files, outputs: Mapping[Step, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        source = _latest(outputs)
+        video = await files.get(str(source["key"]), "uncaptioned.mp4")
+        words = tuple(WordTiming(str(w), float(s), float(e)) for w, s, e in outputs[Step.SPEECH]["words"])
+        captioned = await self.captioner.burn(video, words, info.caption_style, workdir=files.work)
+        key = generation_key(info.user_id, info.id, "work-captioned.mp4")
+        await files.put(key, captioned, "video/mp4")
+        return {**source, "key": key}
+
+    async def _store(
+        self, info: GenerationInfo, files: _Files, outputs: Mapping[Step, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The final video, its thumbnail and the voice-over under the generation's keys."""
+        source = _latest(outputs)
+        video = await files.get(str(source["key"]), "final.mp4")
+        try:
+            media = await probe(video)
+        except (MediaToolError, MediaProblem) as exc:
+            raise ProviderError("video_failed", f"the finished video cannot be read: {exc}") from exc
+        video_key = generation_key(info.user_id, info.id, VIDEO_NAME)
+        await files.put(video_key, video, "video/mp4")
+        thumb_key: str | None = generation_key(info.user_id, info.id, THUMB_NAME)
+        thumb = await _thumbnail(video, files.work / THUMB_NAME)
+        if thumb is None:
+            thumb_key = None
+        else:
+            await files.put(str(thumb_key), thumb, "image/jpeg")
+        if info.speech_ogg_key:
+            audio_key = generation_key(info.user_id, info.id, AUDIO_NAME)
+            ogg = await files.get(info.speech_ogg_key, AUDIO_NAME)
+            await files.put(audio_key, ogg, "audio/ogg")
+        else:
+            audio_key = generation_key(info.user_id, info.id, "speech.wav")
+            wav = await files.get(info.speech_key, "speech.wav")
+            await files.put(audio_key, wav, "audio/wav")
+        return {
+            "video_key": video_key,
+            "audio_key": audio_key,
+            "thumb_key": thumb_key,
+            "width": media.width or int(source.get("width") or 720),
+            "height": media.height or int(source.get("height") or 1280),
+            "seconds": round(media.duration or float(source.get("seconds") or info.speech_seconds), 3),
+            "size": media.size,
+            "provider": str(outputs[Step.VIDEO].get("provider") or self.video_maker.name),
+        }
+
+    async def _deliver(
+        self, info: GenerationInfo, files: _Files, outputs: Mapping[Step, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        stored = outputs[Step.STORE]
+        video = await files.get(str(stored["video_key"]), VIDEO_NAME)
+        thumb = await files.get(stored["thumb_key"], THUMB_NAME) if stored.get("thumb_key") else None
+        size = int(stored["size"])
+        link = None
+        if size > self.upload_limit:
+            link = await self.storage.presigned_url(str(stored["video_key"]), expires=LINK_SECONDS)
+            if link is None:
+                raise ProviderError("video_too_large", f"{size} bytes and the storage cannot make a link")
+        final = FinalVideo(
+            path=video,
+            thumb=thumb,
+            width=int(stored["width"]),
+            height=int(stored["height"]),
+            seconds=float(stored["seconds"]),
+            size=size,
+            provider=str(stored["provider"]),
+            link=link,
+        )
+        delivered = await self.delivery.deliver(info, final)
+        return {"video_file_id": delivered.video_file_id, "audio_file_id": delivered.audio_file_id}
+
+    async def _look(self, info: GenerationInfo, files: _Files) -> Path:
         if info.edited_image_key:
-            return await self._fetch(info.edited_image_key, work / "look.jpg")
+            return await files.get(info.edited_image_key, "look.jpg")
         character = self.catalog.character(info.character_id)
         if character is None or not character.image.is_file():
             raise MissingInput(f"character {info.character_id!r} is not in the catalog")
         return character.image
 
-    async def _fetch(self, key: str | None, dest: Path) -> Path:
-        if not key:
-            raise MissingInput(f"no stored file for {dest.name}")
-        try:
-            return await self.storage.get_file(key, dest)
-        except FileNotFoundError:
-            raise MissingInput(f"{key} is not in storage") from None
+    async def abandon(self, generation_id: int, reason: str, detail: str) -> None:
+        """Fail a generation no worker is going to finish (the reaper): refund once, tell the user."""
+        info = await self.generations.get(generation_id)
+        if info is not None and info.active:
+            await self._fail(info, reason, detail)
 
     async def _fail(self, info: GenerationInfo, reason: str, detail: str) -> None:
         log.warning("generation failed", generation_id=info.id, reason=reason, detail=detail[:500])
@@ -140,3 +411,63 @@ class Pipeline:
         except Exception:
             # The credits are back either way; the user sees the failure in My videos.
             log.exception("could not tell the user about a failed generation", generation_id=info.id)
+
+
+class _Files:
+    """Object storage seen from one job's work folder: what this job wrote is not fetched back."""
+
+    def __init__(self, storage: ObjectStorage, work: Path) -> None:
+        self._storage = storage
+        self.work = work
+        self._local: dict[str, Path] = {}
+
+    async def put(self, key: str, path: Path, content_type: str) -> None:
+        await self._storage.put_file(key, path, content_type=content_type)
+        self._local[key] = path
+
+    async def get(self, key: str | None, name: str) -> Path:
+        if not key:
+            raise MissingInput(f"no stored file for {name}")
+        cached = self._local.get(key)
+        if cached is not None and cached.is_file():
+            return cached
+        dest = self.work / "inputs" / key.replace("/", "_")
+        await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+        try:
+            await self._storage.get_file(key, dest)
+        except FileNotFoundError:
+            raise MissingInput(f"{key} is not in storage") from None
+        self._local[key] = dest
+        return dest
+
+
+def _video_output(key: str, video: RenderedVideo) -> dict[str, Any]:
+    return {
+        "key": key,
+        "width": video.width,
+        "height": video.height,
+        "seconds": round(video.duration, 3),
+        "provider": video.provider,
+    }
+
+
+def _latest(outputs: Mapping[Step, Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The most finished video so far: captioned, else composited, else the talking video."""
+    for step in (Step.CAPTIONS, Step.COMPOSITE, Step.VIDEO):
+        if step in outputs:
+            return outputs[step]
+    raise MissingInput("no video was made before this step")
+
+
+async def _thumbnail(video: Path, dest: Path) -> Path | None:
+    """A JPEG frame from half a second in, at most 320 px a side; None if ffmpeg cannot make one."""
+    scale = f"scale='if(gt(iw,ih),{THUMB_SIDE},-2)':'if(gt(iw,ih),-2,{THUMB_SIDE})'"
+    args = [
+        "ffmpeg", "-nostdin", "-y", "-v", "error", "-ss", "0.5", "-i", file_url(video),
+        "-frames:v", "1", "-vf", scale, "-q:v", "5", file_url(dest),
+    ]  # fmt: skip
+    with contextlib.suppress(MediaToolError, OSError):
+        await run_media_tool(args, time_limit=60)
+        if await asyncio.to_thread(lambda: dest.is_file() and dest.stat().st_size > 0):
+            return dest
+    return None

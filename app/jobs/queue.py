@@ -1,93 +1,63 @@
-"""``LocalJobQueue``: the in-process ``JobQueue`` — each id runs once, in a task group the runtime owns.
+"""``ArqJobQueue``: generation jobs on arq, on the bot's Redis.
 
-Issue 5 replaces it with arq workers; until then a confirmed generation renders inside the bot process.
+The queue only carries ids: the job id *is* the generation id (``generation:<id>``), so enqueueing one twice
+— a double tap, the reaper, a restarted bot — is a no-op while the job waits or runs. Results are not kept
+(``keep_result=0``): once a job ended, the database row says what happened and a new enqueue of a finished
+generation does nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from app.logs import get_logger
+from arq.connections import ArqRedis
 
-log = get_logger(__name__)
-
-Job = Callable[[int], Awaitable[None]]
-# How long stopping waits for jobs in progress before cancelling them.
-STOP_GRACE_SECONDS = 20.0
+QUEUE_NAME = "ugc:jobs"
+RENDER = "render"
+PREVIEW = "preview"
+IN_PROGRESS_PREFIX = "arq:in-progress:"
+JOB_PREFIX = "arq:job:"
 
 
-class LocalJobQueue:
-    """Runs ``job(generation_id)`` once per id; ids enqueued before :meth:`running` wait for it."""
+def render_job_id(generation_id: int) -> str:
+    return f"generation:{generation_id}"
 
-    def __init__(self, *, stop_grace: float = STOP_GRACE_SECONDS) -> None:
-        self._stop_grace = stop_grace
-        self._seen: set[int] = set()
-        self._pending: list[int] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._job: Job | None = None
-        self._group: asyncio.TaskGroup | None = None
+
+def preview_job_id(user_id: int, draft_id: str, n: int) -> str:
+    return f"preview:{user_id}:{draft_id}:{n}"
+
+
+class ArqJobQueue:
+    """``JobQueue`` over an arq pool; any number of bot processes and workers share one Redis."""
+
+    def __init__(self, pool: ArqRedis, *, queue_name: str = QUEUE_NAME) -> None:
+        self._pool = pool
+        self.queue_name = queue_name
 
     async def enqueue(self, generation_id: int) -> None:
-        """Run the generation's job; a no-op if this id is already queued, running or done."""
-        if generation_id in self._seen:
-            return
-        self._seen.add(generation_id)
-        if self._group is None:
-            self._pending.append(generation_id)
-        else:
-            self._spawn(generation_id)
-
-    @property
-    def active(self) -> int:
-        """Jobs running right now."""
-        return len(self._tasks)
-
-    async def wait_idle(self) -> None:
-        """Until no job runs (tests, and a graceful stop)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    @contextlib.asynccontextmanager
-    async def running(self, job: Job) -> AsyncIterator[LocalJobQueue]:
-        """Run jobs with ``job`` until the block exits; then wait a grace period and cancel what is left."""
-        if self._group is not None:
-            raise RuntimeError("the queue is already running")
-        self._job = job
-        async with asyncio.TaskGroup() as group:
-            self._group = group
-            for generation_id in self._pending:
-                self._spawn(generation_id)
-            self._pending.clear()
-            try:
-                yield self
-            finally:
-                await self._stop()
-                self._group = None
-
-    def _spawn(self, generation_id: int) -> None:
-        assert self._group is not None and self._job is not None
-        task = self._group.create_task(
-            self._run(self._job, generation_id), name=f"generation-{generation_id}"
+        await self._pool.enqueue_job(
+            RENDER, generation_id, _job_id=render_job_id(generation_id), _queue_name=self.queue_name
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, job: Job, generation_id: int) -> None:
-        try:
-            await job(generation_id)
-        except Exception:
-            # The pipeline reports its own failures; this only keeps one job's bug from cancelling the others.
-            log.exception("generation job crashed", generation_id=generation_id)
+    async def enqueue_preview(self, user_id: int, draft_id: str, n: int, draft: dict[str, Any]) -> bool:
+        """Queue a free draft preview; False when this very preview is already queued."""
+        job = await self._pool.enqueue_job(
+            PREVIEW,
+            user_id,
+            draft,
+            _job_id=preview_job_id(user_id, draft_id, n),
+            _queue_name=self.queue_name,
+        )
+        return job is not None
 
-    async def _stop(self) -> None:
-        if not self._tasks:
-            return
-        log.info("waiting for generation jobs to finish", count=len(self._tasks))
-        _, still_running = await asyncio.wait(set(self._tasks), timeout=self._stop_grace)
-        for task in still_running:
-            task.cancel()
-        if still_running:
-            log.warning("generation jobs cancelled at shutdown", count=len(still_running))
-            await asyncio.wait(still_running)
+    async def has_job(self, generation_id: int) -> bool:
+        """Whether arq knows a job of the generation (queued, deferred or running)."""
+        return bool(await self._pool.exists(JOB_PREFIX + render_job_id(generation_id)))
+
+    async def release(self, generation_id: int) -> bool:
+        """Free the job of a generation whose worker died: arq runs it again at its next poll.
+
+        arq marks a running job with an in-progress key that lives as long as the job's time limit; a worker
+        killed mid-job leaves it behind, and without this the job would wait for the key to expire.
+        """
+        return bool(await self._pool.delete(IN_PROGRESS_PREFIX + render_job_id(generation_id)))

@@ -13,6 +13,8 @@ from app.services.faq import FaqCatalog
 from app.services.generations import Generations
 from app.services.ledger import Ledger
 from app.services.providers import ImageEditor, JobQueue, ObjectStorage, SpeechSynthesizer, TalkingVideoMaker
+from app.services.storage.copies import LocalCopies
+from app.services.throttle import RedisThrottle
 from app.services.users import UserService
 from dialogs.i18n import TextCatalog
 
@@ -38,6 +40,10 @@ class Services:
     jobs: JobQueue
     scratch_dir: Path
     """Where hooks and jobs put files they are working on (downloads, takes, edits) before storing them."""
+    files: LocalCopies
+    """Local paths of stored objects (what is sent to Telegram by file)."""
+    throttle: RedisThrottle
+    previews_per_hour: int
 
     @property
     def default_locale(self) -> str:
@@ -58,6 +64,8 @@ def build_services(
     video_maker: TalkingVideoMaker,
     jobs: JobQueue,
     scratch_dir: Path,
+    throttle: RedisThrottle,
+    previews_per_hour: int = 5,
     clock: Clock | None = None,
 ) -> Services:
     """Services over an already initialised database (see ``app.db.setup.init_db``)."""
@@ -82,4 +90,7 @@ def build_services(
         video_maker=video_maker,
         jobs=jobs,
         scratch_dir=scratch_dir,
+        files=LocalCopies(storage, scratch_dir / "copies"),
+        throttle=throttle,
+        previews_per_hour=previews_per_hour,
     )

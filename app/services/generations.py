@@ -11,8 +11,11 @@ user). The balance stays the sum of the ledger throughout.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app.db import generations as queries
@@ -116,9 +119,56 @@ class Generations:
 
     async def set_step(self, generation_id: int, step: str) -> None:
         """Record the worker's step, for progress messages and for finding where a failure happened."""
-        await self._update_active(generation_id, "set a step", step=step)
+        await self._update_active(generation_id, "set a step", step=step, heartbeat_at=self._clock.now())
 
-    async def complete(self, generation_id: int, *, video_key: str, audio_key: str) -> GenerationInfo:
+    async def take_up(self, generation_id: int) -> GenerationInfo:
+        """A worker starts (or resumes) the generation: running, one more attempt, alive now."""
+        now = self._clock.now()
+        await self._update_active(
+            generation_id,
+            "start",
+            status=GenerationStatus.RUNNING.value,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+        )
+        await queries.set_started(generation_id, now)
+        return await self._info(generation_id)
+
+    async def heartbeat(self, generation_id: int) -> None:
+        """The worker is still at it (polling a provider): keeps the reaper away."""
+        await queries.update_active(generation_id, heartbeat_at=self._clock.now())
+
+    async def heartbeat_many(self, generation_ids: list[int]) -> None:
+        """One statement for every generation a worker is rendering right now."""
+        if generation_ids:
+            await queries.heartbeat_many(generation_ids, self._clock.now())
+
+    async def summary(self, since: datetime) -> dict[str, int]:
+        """Counts for the daily summary: videos confirmed, delivered and failed since ``since``, credits
+        spent on delivered videos and returned on failed ones, and generations still in progress."""
+        return await queries.summary(since)
+
+    async def failure_reasons(self, since: datetime) -> dict[str, int]:
+        """Why generations failed since ``since``: reason → count."""
+        return await queries.failure_reasons(since)
+
+    async def stuck(self, *, silent_since: datetime, queued_before: datetime) -> list[GenerationInfo]:
+        """Running generations with no sign of life since ``silent_since`` and queued ones older than
+        ``queued_before``: what a lost job or a dead worker left behind."""
+        rows = await queries.stuck(silent_since=silent_since, queued_before=queued_before)
+        return [queries.info(row) for row in rows]
+
+    async def complete(
+        self,
+        generation_id: int,
+        *,
+        video_key: str,
+        audio_key: str,
+        thumb_key: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seconds: float | None = None,
+    ) -> GenerationInfo:
         """The video was delivered: capture the hold. A repeat is a no-op; after a failure it is refused."""
         async with in_transaction() as conn:
             row = await self._lock(conn, generation_id)
@@ -132,6 +182,10 @@ class Generations:
                     status=GenerationStatus.DONE.value,
                     video_key=video_key,
                     audio_key=audio_key,
+                    thumb_key=thumb_key,
+                    video_width=width,
+                    video_height=height,
+                    video_seconds=seconds,
                     finished_at=self._clock.now(),
                 )
             return queries.info(await _reread(conn, row.id))

@@ -8,11 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Gender = Literal["female", "male"]
 AgeGroup = Literal["young", "adult", "senior"]
 VideoFormat = Literal["talking_head", "background"]
+
+
+# Every ``ProviderError.reason`` a provider or the pipeline may give: each is a text ``errors.<reason>``.
+FAILURE_REASONS = (
+    "speech_failed",
+    "edit_failed",
+    "edit_unsupported",
+    "video_failed",
+    "missing_file",
+    "internal",
+    "video_timeout",
+    "timeout",
+    "video_too_large",
+    "provider_busy",
+    "provider_unavailable",
+    "provider_rejected",
+    "provider_auth",
+    "content_refused",
+    "speech_too_long",
+    "storage_failed",
+)
 
 
 class ProviderError(Exception):
@@ -86,11 +107,25 @@ class RenderedVideo:
 
 
 class TalkingVideoMaker(Protocol):
+    """A lip-synced talking video of a still and a speech, as a job the provider runs on its side.
+
+    The worker stores the id :meth:`submit` returns *before* it waits, so a restarted worker resumes with
+    :meth:`collect` instead of paying for a second render.
+    """
+
     name: str
 
-    async def make(
-        self, image: Path, speech: Path, *, background: Path | None, workdir: Path
-    ) -> RenderedVideo: ...
+    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+        """Start a render; returns the provider's request id. Raises ``ProviderError`` (``transient`` when a
+        retry may help: 429, 5xx, timeouts; permanent for refusals and validation errors)."""
+        ...
+
+    async def collect(self, request_id: str, *, workdir: Path) -> RenderedVideo | None:
+        """The finished video, downloaded into ``workdir``; None while the provider is still working.
+
+        Raises ``ProviderError``: permanent when the provider reports the request failed (fal.ai says
+        COMPLETED with an ``error``), transient when asking failed (network, 5xx)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +150,17 @@ class ObjectStorage(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def presigned_url(self, key: str, *, expires: int) -> str | None:
+        """A URL anyone may GET the object from for ``expires`` seconds; None when the storage cannot make
+        one (a local directory)."""
+        ...
+
 
 class JobQueue(Protocol):
     """Carries only generation ids; the database row is the truth. Enqueueing an id twice is a no-op."""
 
     async def enqueue(self, generation_id: int) -> None: ...
+
+    async def enqueue_preview(self, user_id: int, draft_id: str, n: int, draft: dict[str, Any]) -> bool:
+        """Queue free preview ``n`` of a draft (its ``Draft.to_data()``); False if it is already queued."""
+        ...

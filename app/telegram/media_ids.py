@@ -48,7 +48,7 @@ class RedisMediaIdStorage(MediaIdStorageProtocol):
         if not path and not url:
             return None
         try:
-            raw = await self._redis.hget(self._key, self._field(path, url, type))
+            raw = await self._redis.hget(self._key, self._field(path, url, type))  # type: ignore[misc]
         except RedisError as exc:  # a cache miss costs one upload; it must never cost the user the window
             log.warning("media ids: lookup failed, uploading again", error=str(exc))
             return None
@@ -81,6 +81,6 @@ class RedisMediaIdStorage(MediaIdStorageProtocol):
             "mtime": _mtime(path),
         }
         try:
-            await self._redis.hset(self._key, self._field(path, url, type), json.dumps(entry))
+            await self._redis.hset(self._key, self._field(path, url, type), json.dumps(entry))  # type: ignore[misc]
         except RedisError as exc:
             log.warning("media ids: not saved, the next show uploads again", error=str(exc))

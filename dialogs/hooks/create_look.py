@@ -23,12 +23,12 @@ REFUSED = "refused"
 FAILED = "failed"
 
 
-def look_path(ctx: HookContext, draft: Draft) -> Path | None:
+async def look_path(ctx: HookContext, draft: Draft) -> Path | None:
     """The picture the video will use: the edited look, else the character's photo."""
     svc = services(ctx)
     if draft.edited_image_key:
-        path = svc.storage.local_path(draft.edited_image_key)
-        if path is not None and path.is_file():
+        path = await svc.files.path(draft.edited_image_key)
+        if path is not None:
             return path
     character = svc.catalog.character(draft.character_id or "")
     return character.image if character is not None else None
@@ -40,7 +40,7 @@ async def create_look(ctx: HookContext) -> dict[str, Any]:
     used = await svc.generations.look_edits_used(draft.user_id, draft.draft_id)
     limit = svc.pricing.max_look_edits
     fields = character_fields(ctx, svc.catalog.character(draft.character_id or ""))
-    photo = look_path(ctx, draft)
+    photo = await look_path(ctx, draft)
     user = await current_user(ctx)
     return {
         **fields,
@@ -64,7 +64,7 @@ async def edit_look(ctx: HookContext) -> str | None:  # noqa: PLR0911  (one outc
         return EMPTY
     svc = services(ctx)
     draft = load_draft(ctx)
-    source = look_path(ctx, draft)
+    source = await look_path(ctx, draft)
     if source is None:
         notify(ctx, "create.take.missing")
         return FAILED

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from aiogram.enums import ContentType
+from aiogram.types import FSInputFile
+from aiogram_dialog.api.entities import MediaAttachment, MediaId
 
 from app.domain.credits import InsufficientCredits
 from app.domain.generations import (
@@ -13,6 +18,7 @@ from app.domain.generations import (
     SpeechTooLong,
     TooManyActive,
 )
+from app.domain.steps import PHASES, Step
 from dialogs.hooks.access import current_user, services
 from dialogs.hooks.create import GENDER, load_draft, notify, save_draft, text_or, user_id
 from dialogs.registry import HookContext, HookRegistry
@@ -21,6 +27,8 @@ from dialogs.registry import HookContext, HookRegistry
 GENERATION = "generation_id"
 RENDER_PROVIDER = "render_provider"  # set by the job that delivers the result
 RESULT_VIDEO = "result_video"  # the rendered file, for the first render (before Telegram has a file_id)
+RESULT_THUMB = "result_thumb"  # its thumbnail (JPEG ≤ 320 px), sent with it
+RESULT_LINK = "result_link"  # a download link instead of the file, when it is over Telegram's upload limit
 
 NO_CREDITS = "no_credits"
 TOO_MANY = "too_many"
@@ -41,7 +49,7 @@ async def create_quote(ctx: HookContext) -> dict[str, Any]:
     quote = svc.pricing.quote(draft.format or "talking_head", seconds)
     character = svc.catalog.character(draft.character_id or "")
     voice = svc.catalog.voice(draft.voice_id or "")
-    take = svc.storage.local_path(draft.speech_ogg_key) if draft.speech_ogg_key else None
+    take = await svc.files.path(draft.speech_ogg_key)
     balance = (await current_user(ctx)).balance
     return {
         "take": str(take) if take is not None else None,
@@ -103,41 +111,73 @@ def provider_label(ctx: HookContext, provider: str) -> str:
 
 
 async def create_progress(ctx: HookContext) -> dict[str, Any]:
+    """Where the video is (queued / speech / video / finishing) and how long it has taken so far."""
     svc = services(ctx)
     info = await own_generation(ctx, generation_id(ctx))
-    step = "queued"
+    phase = "queued"
+    elapsed = ""
     if info is not None:
         if info.status in (GenerationStatus.DONE, GenerationStatus.FAILED):
-            step = info.status.value
-        else:
-            step = info.step or info.status.value
-    step_text = text_or(svc.texts, ctx.locale, f"create.progress.step.{step}", "create.progress.step.running")
+            phase = info.status.value
+        elif info.step:
+            phase = PHASES[Step(info.step)].value if info.step in Step.__members__.values() else info.step
+        end = info.finished_at or svc.clock.now()
+        elapsed = _duration(end, info.created_at)
+    step_text = text_or(
+        svc.texts, ctx.locale, f"create.progress.step.{phase}", "create.progress.step.running"
+    )
     return {
         "done": info is not None and info.status == GenerationStatus.DONE,
         "generation_id": info.id if info is not None else "",
         "step_text": step_text,
+        "elapsed": elapsed,
         "provider_label": provider_label(ctx, svc.video_maker.name),
     }
 
 
+def _duration(end: datetime, start: datetime) -> str:
+    seconds = max(0, int((end - start).total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 async def create_result(ctx: HookContext) -> dict[str, Any]:
-    """The delivered video: by its cached file_id once Telegram gave one, else the file (uploaded once)."""
+    """The delivered video: by its cached file_id once Telegram gave one, else the file (uploaded once, with
+    its size, length and thumbnail so it plays inline); a link when it is too large to upload."""
     svc = services(ctx)
     info = await own_generation(ctx, generation_id(ctx))
     provider = _delivered(ctx, RENDER_PROVIDER) or svc.video_maker.name
-    video: str | None = None
-    if info is not None:
-        if info.video_file_id:
-            video = info.video_file_id
-        elif info.video_key:
-            path = svc.storage.local_path(info.video_key)
-            video = str(path) if path is not None else None
-    video = video or _delivered(ctx, RESULT_VIDEO)
+    link = _delivered(ctx, RESULT_LINK)
+    video: MediaAttachment | None = None
+    if info is not None and link is None:
+        video = await result_video(ctx, info, _delivered(ctx, RESULT_VIDEO), _delivered(ctx, RESULT_THUMB))
     return {
         "generation_id": info.id if info is not None else "",
         "video": video,
+        "link": link or "",
+        "has_link": link is not None,
         "provider_label": provider_label(ctx, str(provider)),
     }
+
+
+async def result_video(
+    ctx: HookContext, info: GenerationInfo, path: str | None, thumb: str | None
+) -> MediaAttachment | None:
+    """The generation's video for sendVideo: its file_id when known, else its file with the details."""
+    if info.video_file_id:
+        return MediaAttachment(ContentType.VIDEO, file_id=MediaId(info.video_file_id))
+    files = services(ctx).files
+    local = path or (str(p) if (p := await files.path(info.video_key)) is not None else None)
+    if local is None:
+        return None
+    thumb = thumb or (str(t) if (t := await files.path(info.thumb_key)) is not None else None)
+    details: dict[str, Any] = {"supports_streaming": True}
+    if info.video_width and info.video_height:
+        details |= {"width": info.video_width, "height": info.video_height}
+    if info.video_seconds:
+        details["duration"] = max(1, round(info.video_seconds))
+    if thumb is not None:
+        details["thumbnail"] = FSInputFile(thumb)
+    return MediaAttachment(ContentType.VIDEO, path=local, **details)
 
 
 def _delivered(ctx: HookContext, key: str) -> str | None:

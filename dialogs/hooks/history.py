@@ -7,7 +7,7 @@ from typing import Any
 from app.domain.generations import GenerationInfo, GenerationStatus
 from dialogs.hooks.access import date_text, services
 from dialogs.hooks.create import error_text, notify, scroll_page, user_id
-from dialogs.hooks.create_order import GENERATION, own_generation
+from dialogs.hooks.create_order import GENERATION, own_generation, result_video
 from dialogs.hooks.create_voice import script_start
 from dialogs.registry import HookContext, HookRegistry
 
@@ -83,8 +83,8 @@ async def history_item(ctx: HookContext) -> dict[str, Any]:
             "status_name": "", "script_start": "", "failed": False, "pending": False, "reason": "", "cost": 0,
             "video": None, "audio": None, "has_video": False, "has_audio": False, "deletable": False,
         }  # fmt: skip
-    video = info.video_file_id or _stored(ctx, info.video_key)
-    audio = info.audio_file_id or _stored(ctx, info.audio_key or info.speech_ogg_key)
+    video = await result_video(ctx, info, None, None) if info.status == GenerationStatus.DONE else None
+    audio = info.audio_file_id or await _stored(ctx, info.audio_key or info.speech_ogg_key)
     failed = info.status == GenerationStatus.FAILED
     return {
         "generation_id": info.id,
@@ -101,11 +101,9 @@ async def history_item(ctx: HookContext) -> dict[str, Any]:
     }
 
 
-def _stored(ctx: HookContext, key: str | None) -> str | None:
-    if not key:
-        return None
-    path = services(ctx).storage.local_path(key)
-    return str(path) if path is not None and path.is_file() else None
+async def _stored(ctx: HookContext, key: str | None) -> str | None:
+    path = await services(ctx).files.path(key)
+    return str(path) if path is not None else None
 
 
 async def delete_generation(ctx: HookContext) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from app.domain.credits import (
     Credits,
@@ -111,7 +112,70 @@ class FakeGenerations:
         check_can_start(generation_id, row.status, "set a step")
         self.rows[generation_id] = replace(row, step=step)
 
-    async def complete(self, generation_id: int, *, video_key: str, audio_key: str) -> GenerationInfo:
+    async def take_up(self, generation_id: int) -> GenerationInfo:
+        row = self._row(generation_id)
+        check_can_start(generation_id, row.status, "start")
+        now = self.clock.now()
+        row = self.rows[generation_id] = replace(
+            row,
+            status=GenerationStatus.RUNNING,
+            attempts=row.attempts + 1,
+            heartbeat_at=now,
+            started_at=row.started_at or now,
+        )
+        return row
+
+    async def heartbeat(self, generation_id: int) -> None:
+        row = self._row(generation_id)
+        if row.active:
+            self.rows[generation_id] = replace(row, heartbeat_at=self.clock.now())
+
+    async def heartbeat_many(self, generation_ids: list[int]) -> None:
+        for generation_id in generation_ids:
+            await self.heartbeat(generation_id)
+
+    async def stuck(self, *, silent_since: datetime, queued_before: datetime) -> list[GenerationInfo]:
+        def silent(row: GenerationInfo) -> bool:
+            last = row.heartbeat_at or row.created_at
+            return row.status == GenerationStatus.RUNNING and last < silent_since
+
+        def waiting(row: GenerationInfo) -> bool:
+            return row.status == GenerationStatus.QUEUED and row.created_at < queued_before
+
+        return [row for row in sorted(self.rows.values(), key=lambda r: r.id) if silent(row) or waiting(row)]
+
+    async def summary(self, since: datetime) -> dict[str, int]:
+        finished = [r for r in self.rows.values() if r.finished_at is not None and r.finished_at >= since]
+        delivered = [r for r in finished if not r.refunded]
+        refunded = [r for r in finished if r.refunded]
+        return {
+            "confirmed": sum(1 for r in self.rows.values() if r.created_at >= since),
+            "delivered": len(delivered),
+            "failed": len(refunded),
+            "credits_spent": sum(r.cost for r in delivered),
+            "credits_refunded": sum(r.cost for r in refunded),
+            "in_progress": sum(1 for r in self.rows.values() if r.active),
+            "done_total": sum(1 for r in self.rows.values() if r.status == GenerationStatus.DONE),
+        }
+
+    async def failure_reasons(self, since: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            if row.refunded and row.finished_at is not None and row.finished_at >= since:
+                counts[row.error_reason or "unknown"] = counts.get(row.error_reason or "unknown", 0) + 1
+        return counts
+
+    async def complete(
+        self,
+        generation_id: int,
+        *,
+        video_key: str,
+        audio_key: str,
+        thumb_key: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        seconds: float | None = None,
+    ) -> GenerationInfo:
         row = self._row(generation_id)
         if settles(generation_id, row.status, GenerationStatus.DONE):
             await self.ledger.record_in(None, row.user_id, LedgerReason.CAPTURE, capture_key(generation_id))
@@ -120,6 +184,10 @@ class FakeGenerations:
                 status=GenerationStatus.DONE,
                 video_key=video_key,
                 audio_key=audio_key,
+                thumb_key=thumb_key,
+                video_width=width,
+                video_height=height,
+                video_seconds=seconds,
                 finished_at=self.clock.now(),
             )
         return row

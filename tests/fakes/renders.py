@@ -34,6 +34,9 @@ class MemoryStorage:
     async def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
+    async def presigned_url(self, key: str, *, expires: int) -> str | None:
+        return f"https://storage.invalid/{key}?expires={expires}"
+
 
 @dataclass
 class ScriptedSpeech:
@@ -61,14 +64,43 @@ class CopyEditor:
 
 @dataclass
 class StillVideo:
-    name: str = "local"
+    """``TalkingVideoMaker`` that is done at the first collect; remembers what it was asked for."""
 
-    async def make(
-        self, image: Path, speech: Path, *, background: Path | None, workdir: Path
-    ) -> RenderedVideo:
+    name: str = "local"
+    submitted: list[str] = field(default_factory=list)
+
+    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+        self.submitted.append(f"req-{len(self.submitted) + 1}")
+        return self.submitted[-1]
+
+    async def collect(self, request_id: str, *, workdir: Path) -> RenderedVideo | None:
         target = workdir / "video.mp4"
-        target.write_bytes(b"mp4")
+        await asyncio.to_thread(_write, target, b"mp4")
         return RenderedVideo(target, 1.0, 720, 1280, self.name)
+
+
+@dataclass
+class MemoryThrottle:
+    """``RedisThrottle`` in a dict, with time standing still (tests move ``now``)."""
+
+    now: float = 0.0
+    _until: dict[str, float] = field(default_factory=dict)
+    _counts: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    async def allow(self, key: str, seconds: float) -> bool:
+        if self._until.get(key, -1.0) > self.now:
+            return False
+        self._until[key] = self.now + seconds
+        return True
+
+    async def take(self, key: str, *, limit: int, window: int) -> tuple[bool, int]:
+        used, ends = self._counts.get(key, (0, self.now + window))
+        if ends <= self.now:
+            used, ends = 0, self.now + window
+        if used >= limit:
+            return False, max(int(ends - self.now), 1)
+        self._counts[key] = (used + 1, ends)
+        return True, max(int(ends - self.now), 1)
 
 
 @dataclass
@@ -77,9 +109,17 @@ class RecordingQueue:
 
     enqueued: list[int] = field(default_factory=list)
 
+    previews: list[tuple[int, str, int]] = field(default_factory=list)
+
     async def enqueue(self, generation_id: int) -> None:
         if generation_id not in self.enqueued:
             self.enqueued.append(generation_id)
+
+    async def enqueue_preview(self, user_id: int, draft_id: str, n: int, draft: dict[str, object]) -> bool:
+        if (user_id, draft_id, n) in self.previews:
+            return False
+        self.previews.append((user_id, draft_id, n))
+        return True
 
 
 def _write(path: Path, data: bytes) -> None:

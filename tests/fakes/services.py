@@ -244,13 +244,23 @@ def fake_services(
 ) -> Services:
     """A ``Services`` over the fakes, with the repository's texts, FAQ, catalog and prices unless given."""
     # Imported here: these fakes build on the ones above.
+    from app.services.storage.copies import LocalCopies
     from tests.fakes.generations import FakeGenerations
-    from tests.fakes.renders import CopyEditor, MemoryStorage, RecordingQueue, ScriptedSpeech, StillVideo
+    from tests.fakes.renders import (
+        CopyEditor,
+        MemoryStorage,
+        MemoryThrottle,
+        RecordingQueue,
+        ScriptedSpeech,
+        StillVideo,
+    )
 
     clock = clock or FixedClock()
     ledger = FakeLedger(clock)
     users = FakeUsers(ledger, clock, tuple(locales))
     pricing = load_pricing(ROOT / "catalog" / "pricing.yaml")
+    storage = MemoryStorage()
+    scratch = Path(tempfile.gettempdir()) / "ugcbot-fake-scratch"
     return Services(
         users=users,  # type: ignore[arg-type]  # duck-typed stand-in, checked by test_fakes_match
         ledger=ledger,  # type: ignore[arg-type]
@@ -262,10 +272,13 @@ def fake_services(
         catalog=Catalog.load(ROOT / "catalog", tuple(locales), "ru"),
         pricing=pricing,
         generations=FakeGenerations(ledger, pricing, clock),  # type: ignore[arg-type]
-        storage=MemoryStorage(),
+        storage=storage,
         speech=ScriptedSpeech(),
         image_editor=CopyEditor(),
         video_maker=StillVideo(),
         jobs=RecordingQueue(),
-        scratch_dir=Path(tempfile.gettempdir()) / "ugcbot-fake-scratch",
+        scratch_dir=scratch,
+        files=LocalCopies(storage, scratch / "copies"),
+        throttle=MemoryThrottle(),  # type: ignore[arg-type]  # duck-typed stand-in
+        previews_per_hour=5,
     )

@@ -49,6 +49,10 @@ class LocalStorage:
         target = self._path(key)
         await asyncio.to_thread(self._delete, target)
 
+    async def presigned_url(self, key: str, *, expires: int) -> str | None:
+        """A directory on this machine has no URL others can fetch from."""
+        return None
+
     def _path(self, key: str) -> Path:
         path = self._root / validate_key(key)
         # validate_key already rules out "..", this guards against a symlink planted inside the root.

@@ -9,7 +9,9 @@ picture-in-picture in the lower part. Pillow prepares the stills once, so ffmpeg
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,7 @@ PIP_RADIUS = 36
 PIP_SHADOW = 18
 # A still read as one picture: without "-pattern_type none" a "%d" in its directory reads as a frame counter.
 STILL = ("-f", "image2", "-pattern_type", "none", "-i")
+LOCAL_REQUEST = re.compile(r"^local:([0-9a-f]{16,64})$")
 CHROMA_SHARE = 0.7  # this much of the top and sides must be chroma green to key the picture out
 CHROMA_SIMILARITY = 0.13
 CHROMA_BLEND = 0.07
@@ -52,16 +55,69 @@ class Overlay:
 
 
 class LocalVideoMaker:
-    """``TalkingVideoMaker`` on ffmpeg (libx264 veryfast): a 5 s clip renders in seconds on two cores."""
+    """``TalkingVideoMaker`` on ffmpeg (libx264 veryfast): a 5 s clip renders in seconds on two cores.
+
+    As a provider it keeps its requests in ``spool``: :meth:`submit` files the inputs under a new request id,
+    :meth:`collect` renders them once and keeps the result, so a worker restarted mid-render collects the
+    same request again (the spool is on this machine: workers sharing it must share the directory).
+    """
 
     name = "local"
 
     def __init__(
-        self, *, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe", time_limit: float = 300.0
+        self,
+        *,
+        spool: Path | None = None,
+        ffmpeg: str = "ffmpeg",
+        ffprobe: str = "ffprobe",
+        time_limit: float = 300.0,
     ) -> None:
+        self._spool = spool
         self._ffmpeg = ffmpeg
         self._ffprobe = ffprobe
         self._time_limit = time_limit
+
+    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+        """File the inputs under a new request id (nothing renders yet)."""
+        token = secrets.token_hex(12)
+        folder = self._request_dir(token)
+        await asyncio.to_thread(_file_inputs, image, speech, folder)
+        return f"local:{token}"
+
+    async def collect(self, request_id: str, *, workdir: Path) -> RenderedVideo:
+        """Render the request (once: a finished one is kept) and copy the video into ``workdir``."""
+        match = LOCAL_REQUEST.match(request_id)
+        if match is None:
+            raise ProviderError("video_failed", f"not a local request id: {request_id!r}")
+        folder = self._request_dir(match.group(1))
+        done = folder / "video.mp4"
+        if not done.is_file():
+            image, speech = folder / "image", folder / "speech.wav"
+            if not (image.is_file() and speech.is_file()):
+                raise ProviderError(
+                    "video_failed", f"local request {request_id} has no inputs (spool cleaned?)"
+                )
+            video = await self.make(image, speech, background=None, workdir=folder)
+            video.path.replace(done)
+        await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+        output = workdir / f"talking-{secrets.token_hex(4)}.mp4"
+        await asyncio.to_thread(shutil.copyfile, done, output)
+        try:
+            info = await probe(output, ffprobe=self._ffprobe)
+        except (MediaToolError, MediaProblem) as exc:
+            raise ProviderError("video_failed", str(exc)) from exc
+        return RenderedVideo(
+            path=output,
+            duration=info.duration or 0.0,
+            width=info.width or WIDTH,
+            height=info.height or HEIGHT,
+            provider=self.name,
+        )
+
+    def _request_dir(self, token: str) -> Path:
+        if self._spool is None:
+            raise RuntimeError("LocalVideoMaker needs a spool directory to take requests")
+        return self._spool / token
 
     async def make(
         self, image: Path, speech: Path, *, background: Path | None, workdir: Path
@@ -137,6 +193,12 @@ class LocalVideoMaker:
             "-map_metadata", "-1", "-map_chapters", "-1",
             "-movflags", "+faststart", file_url(output),
         ]  # fmt: skip
+
+
+def _file_inputs(image: Path, speech: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(image, folder / "image")
+    shutil.copyfile(speech, folder / "speech.wav")
 
 
 def _normalized_still(image: Path, target: Path) -> Path:

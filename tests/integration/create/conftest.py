@@ -45,8 +45,17 @@ class RunningBot:
         await chat.say("/start", "UGC Bot")
         return chat
 
-    async def jobs_done(self) -> None:
-        await self.runtime.jobs.wait_idle()
+    async def jobs_done(self, timeout: float = 90.0) -> None:
+        """Until every generation is delivered or failed (the in-process arq worker renders them)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self._in_context(self.runtime.services.generations.unfinished()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"generations still unfinished after {timeout} s")
+            await asyncio.sleep(0.05)
+
+    async def _in_context(self, coro: Awaitable[Any]) -> Any:
+        # The database connections live in the bot task's context.
+        return await asyncio.create_task(_awaited(coro), context=self.context)
 
     async def forge_message(self, user_id: int, **content: Any) -> None:
         """A message the stand-in's control API cannot make (a sticker, blank text), straight to the bot."""
@@ -90,6 +99,10 @@ class RunningBot:
             context={"bot": self.runtime.bot},
         )
         await self._feed(update)
+
+
+async def _awaited(coro: Awaitable[Any]) -> Any:
+    return await coro
 
 
 BotStarter = Callable[..., Awaitable[RunningBot]]
@@ -166,6 +179,8 @@ async def start_bot(tmp_path: Path, redis_url: str, redis: Redis) -> AsyncIterat
                     "FLOWS_PATH": str(ROOT / "flows.yaml"),
                     "WEB_PORT": str(free_port()),
                     "WELCOME_BONUS": "50",
+                    "RUN_WORKER": "true",
+                    "PROVIDER_POLL_SECONDS": "0.2",
                     **env,
                 }
             )

@@ -4,14 +4,11 @@ progress, the result with its buttons, a failure refunded with its reason, My vi
 from __future__ import annotations
 
 import asyncio
-import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app import bootstrap
-from app.jobs.queue import LocalJobQueue
 from app.services.providers import ProviderError, RenderedVideo
 from app.services.video.local import LocalVideoMaker
 from tests.integration.create.chat import Chat, labels, shown
@@ -146,8 +143,8 @@ async def test_the_user_may_leave_while_it_renders_and_the_video_still_arrives(
     monkeypatch.setattr(LocalVideoMaker, "make", slow)
     chat = await bot.chat()
     confirm = await to_confirm(chat)
-    progress = await chat.tap(button(confirm, "💳 Pay"), "rendering the video")
-    assert "You can leave this screen" in shown(progress) and "(local render)" in shown(progress)
+    progress = await chat.tap(button(confirm, "💳 Pay"), "You can leave this screen")
+    assert "(local render)" in shown(progress) and "Video #1" in shown(progress)
 
     menu = await chat.tap("🏠 Menu", "UGC Bot")
     since = await chat.change()
@@ -162,8 +159,6 @@ async def test_the_user_may_leave_while_it_renders_and_the_video_still_arrives(
 async def test_a_third_video_while_two_render_waits_for_one_of_them(
     start_bot: BotStarter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bootstrap, "LocalJobQueue", functools.partial(LocalJobQueue, stop_grace=0.1))
-
     async def never(self: LocalVideoMaker, image: Path, speech: Path, **_: Any) -> RenderedVideo:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")

@@ -12,7 +12,6 @@ import pytest
 from app.db.migrations import apply_migrations
 from app.db.models import LedgerEntry, User
 from app.db.setup import close_db, init_db
-from app.jobs.queue import LocalJobQueue
 from app.services.catalog import Catalog
 from app.services.container import Services, build_services
 from app.services.faq import FaqCatalog
@@ -25,6 +24,7 @@ from app.telegram.middlewares import UserContextMiddleware
 from dialogs.hooks import build_registry
 from dialogs.i18n import TextCatalog
 from dialogs.loader import load_flows
+from tests.fakes.renders import MemoryThrottle, RecordingQueue
 from tests.fakes.services import FixedClock
 from tests.integration.engine.harness import Bot
 
@@ -49,9 +49,10 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
         storage=LocalStorage(tmp_path / "storage"),
         speech=LocalSpeech(),
         image_editor=LocalImageEditor(),
-        video_maker=LocalVideoMaker(),
-        jobs=LocalJobQueue(),
+        video_maker=LocalVideoMaker(spool=tmp_path / "spool"),
+        jobs=RecordingQueue(),
         scratch_dir=tmp_path / "work",
+        throttle=MemoryThrottle(),  # type: ignore[arg-type]  # duck-typed stand-in
         clock=FixedClock(),
     )
     await close_db()

@@ -10,9 +10,10 @@ import pytest
 from app.domain.credits import LedgerReason
 from app.domain.generations import GenerationStatus
 from app.domain.pricing import VIDEO_FORMATS
-from app.jobs.pipeline import STEP_DELIVERING, STEP_STORING, STEP_VIDEO
+from app.domain.steps import Phase
 from app.services.catalog import AGE_GROUPS, GENDERS
 from app.services.media_probe import MediaProblemReason
+from app.services.providers import FAILURE_REASONS
 from dialogs.i18n import TextCatalog
 from tests.conftest import ROOT
 
@@ -28,16 +29,9 @@ FAMILIES = {
     "create.voices.gender.": list(GENDERS),
     "create.voices.genders.": list(GENDERS),
     "create.voices.age.": list(AGE_GROUPS),
-    "create.progress.step.": [*STATUSES, STEP_VIDEO, STEP_STORING, STEP_DELIVERING],
+    "create.progress.step.": [*STATUSES, *(p.value for p in Phase), "running"],
     "history.status.": STATUSES,
-    "errors.": [
-        "speech_failed",
-        "edit_failed",
-        "edit_unsupported",
-        "video_failed",
-        "missing_file",
-        "internal",
-    ],
+    "errors.": list(FAILURE_REASONS),
     "balance.reason.": [r.value for r in LedgerReason],
 }
 

@@ -11,9 +11,11 @@ from typing import Any
 from aiogram.fsm.state import State, StatesGroup
 
 from app.domain.generations import GenerationInfo, GenerationStatus
+from app.domain.steps import Phase
 from app.jobs.delivery import DialogDelivery
 from dialogs.hooks.create_order import GENERATION
 from dialogs.i18n import TextCatalog
+from tests.fakes.renders import MemoryThrottle
 
 
 class Create(StatesGroup):
@@ -58,14 +60,6 @@ class Dialogs:
         yield self.manager
 
 
-@dataclass
-class Clock:
-    now: float = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def info(generation_id: int = 7) -> GenerationInfo:
     return GenerationInfo(
         id=generation_id, user_id=1, format="talking_head", character_id="anna", voice_id="ru_alisa",
@@ -75,31 +69,41 @@ def info(generation_id: int = 7) -> GenerationInfo:
     )  # fmt: skip
 
 
-def delivery(manager: Manager, clock: Clock) -> DialogDelivery:
+def delivery(manager: Manager, clock: MemoryThrottle) -> DialogDelivery:
     return DialogDelivery(
         bot=None,  # type: ignore[arg-type]  # progress never calls the Bot API itself
         dialogs=Dialogs(manager),  # type: ignore[arg-type]
         progress_state=Create.progress,
         result_state=Create.result,
         media_ids=None,  # type: ignore[arg-type]
-        storage=None,  # type: ignore[arg-type]
+        files=None,  # type: ignore[arg-type]
         texts=TextCatalog({"en": {}}, "en"),
-        clock=clock,
+        throttle=clock,  # type: ignore[arg-type]  # duck-typed stand-in
     )
 
 
 async def test_progress_is_redrawn_at_most_once_per_interval() -> None:
     manager = Manager(Context(Create.progress, {GENERATION: 7}))
-    clock = Clock()
+    clock = MemoryThrottle()
     jobs = delivery(manager, clock)
 
-    await jobs.progress(info(), "video")
+    await jobs.progress(info(), Phase.SPEECH)
     clock.now += 4.9
-    await jobs.progress(info(), "storing")
+    await jobs.progress(info(), Phase.VIDEO)
     assert len(manager.shown) == 1
     clock.now += 0.2
-    await jobs.progress(info(), "delivering")
+    await jobs.progress(info(), Phase.FINISHING)
     assert len(manager.shown) == 2
+
+
+async def test_the_edit_interval_is_per_chat_not_per_video() -> None:
+    """Two videos of one user share the chat's budget of one edit per 5 s."""
+    clock = MemoryThrottle()
+    first = Manager(Context(Create.progress, {GENERATION: 7}))
+    await delivery(first, clock).progress(info(7), Phase.VIDEO)
+    second = Manager(Context(Create.progress, {GENERATION: 8}))
+    await delivery(second, clock).progress(info(8), Phase.VIDEO)
+    assert (len(first.shown), len(second.shown)) == (1, 0)
 
 
 async def test_progress_leaves_other_windows_alone() -> None:
@@ -107,5 +111,5 @@ async def test_progress_leaves_other_windows_alone() -> None:
     other_video = Manager(Context(Create.progress, {GENERATION: 8}))
     no_dialog = Manager(None)
     for manager in (elsewhere, other_video, no_dialog):
-        await delivery(manager, Clock()).progress(info(7), "video")
+        await delivery(manager, MemoryThrottle()).progress(info(7), Phase.VIDEO)
         assert manager.shown == []
