@@ -32,6 +32,7 @@ from app.jobs.captions import StyledCaptioner, build_captioner
 from app.jobs.delivery import PROGRESS_WINDOW, RESULT_WINDOW, DialogDelivery
 from app.jobs.heartbeat import Heartbeats
 from app.jobs.pipeline import Pipeline
+from app.jobs.preview import DraftPreview
 from app.jobs.queue import ArqJobQueue
 from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
 from app.jobs.worker import WorkerConfig, WorkerParts, build_worker, worker_running
@@ -236,6 +237,8 @@ async def build_runtime(
             scratch_dir=scratch_dir,
             throttle=RedisThrottle(redis),
             previews_per_hour=settings.previews_per_hour,
+            # The default style first (the one a draft starts with), then the others in the file's order.
+            caption_styles=sorted(captioner.names(), key=lambda name: name != captioner.styles.default),
         )
         bot = create_bot(settings)
         stack.push_async_callback(bot.session.close)
@@ -337,7 +340,8 @@ def _worker_parts(
     jobs: ArqJobQueue,
 ) -> WorkerParts:
     """The pipeline and the scheduled tasks a worker runs (built in every process; cheap when unused)."""
-    heartbeats = Heartbeats(services.generations)
+    # Several beats fit in STALE_AFTER, so a live worker is never taken for a dead one.
+    heartbeats = Heartbeats(services.generations, every=min(10.0, settings.stale_after / 4))
     pipeline = Pipeline(
         generations=services.generations,
         steps=StepLog(services.clock),
@@ -352,6 +356,7 @@ def _worker_parts(
         upload_limit=settings.upload_limit_mb * 1024 * 1024,
         poll_interval=settings.provider_poll_seconds,
         heartbeats=heartbeats,
+        clock=services.clock,
     )
     return WorkerParts(
         pipeline=pipeline,
@@ -370,6 +375,17 @@ def _worker_parts(
             storage_tmp=(storage.root / "tmp") if isinstance(storage, LocalStorage) else None,
         ),
         summary=_daily_summary(settings, bot, services),
+        # Free draft previews are always a quick local render, whichever provider makes the paid videos.
+        preview=DraftPreview(
+            bot=bot,
+            storage=storage,
+            files=services.files,
+            catalog=services.catalog,
+            texts=services.texts,
+            scratch_dir=services.scratch_dir,
+            video_maker=LocalVideoMaker(),
+            captioner=captioner,
+        ),
     )
 
 

@@ -78,7 +78,7 @@ class Generation(Model):
     speech_seconds = fields.FloatField()
     # Word timings of the take (JSON in storage), for captions; None: estimated from the script.
     speech_words_key = fields.CharField(max_length=generations.MAX_OBJECT_KEY, null=True)
-    captions = fields.BooleanField(default=True)
+    captions = fields.BooleanField(default=True, db_default=True)
     caption_style = fields.CharField(max_length=generations.MAX_CATALOG_ID, null=True)
     status = fields.CharField(max_length=16)
     step = fields.CharField(max_length=generations.MAX_STEP, null=True)
@@ -99,7 +99,7 @@ class Generation(Model):
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     # Times a worker took the job up; the reaper fails a generation that keeps dying.
-    attempts = fields.IntField(default=0)
+    attempts = fields.IntField(default=0, db_default=0)
     # Last sign of life from the worker rendering it (each step, each poll of the provider).
     heartbeat_at = fields.DatetimeField(null=True)
 

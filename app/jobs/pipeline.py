@@ -18,17 +18,18 @@ import asyncio
 import contextlib
 import json
 import shutil
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.domain.generations import GenerationInfo
+from app.domain.generations import GenerationInfo, GenerationStateError
 from app.domain.steps import PHASES, Phase, RetryPolicy, Step, StepRecord, plan_steps, words_to_data
 from app.jobs.heartbeat import Heartbeats
 from app.logs import get_logger
 from app.services.catalog import Catalog
+from app.services.clock import Clock, SystemClock
 from app.services.generations import Generations
 from app.services.media_probe import MediaProblem, MediaToolError, file_url, probe, run_media_tool
 from app.services.providers import (
@@ -113,6 +114,10 @@ class MissingInput(Exception):  # noqa: N818  (reads as the situation)
     """A file the generation was confirmed with is gone from storage."""
 
 
+class SettledElsewhere(Exception):  # noqa: N818  (reads as the situation)
+    """The generation was finished (failed by the reaper, say) while this job worked on it."""
+
+
 @dataclass
 class Pipeline:
     generations: Generations
@@ -132,7 +137,8 @@ class Pipeline:
     max_take_ups: int = MAX_TAKE_UPS
     heartbeats: Heartbeats | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    monotonic: Callable[[], float] = time.monotonic
+    clock: Clock = field(default_factory=SystemClock)
+    """The clock the step log writes ``started_at`` with: the video deadline is measured against it."""
 
     async def run(self, generation_id: int) -> None:
         """Render and deliver ``generation_id`` from where it stands; one no longer in progress is left be."""
@@ -153,6 +159,10 @@ class Pipeline:
             # runs it again and it resumes at the first unfinished step.
             log.info("generation interrupted; it resumes where it stopped", generation_id=info.id)
             raise
+        except (SettledElsewhere, GenerationStateError) as exc:
+            # The reaper (or an operator) failed it meanwhile: refunded and told once already, by them.
+            log.warning("generation finished while this job worked on it; stopping", generation_id=info.id,
+                        detail=str(exc))  # fmt: skip
         except ProviderError as exc:
             await self._fail(info, exc.reason, exc.detail)
         except MissingInput as exc:
@@ -230,6 +240,8 @@ class Pipeline:
                     reason=exc.reason,
                 )
                 await self.sleep(delay)
+                if not await self.generations.heartbeat(info.id):
+                    raise SettledElsewhere(f"generation {info.id} was finished while {step} waited") from None
                 continue
             await self.steps.finish(info.id, step, output)
             return output
@@ -291,14 +303,16 @@ class Pipeline:
             # Before waiting: a worker that dies from here on polls this request instead of paying again.
             await self.steps.set_request(info.id, Step.VIDEO, request_id)
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
-        deadline = record.started_at.timestamp() + self.video_deadline
+        # From the step's first attempt, across restarts; on the step log's clock, not this machine's.
+        deadline = record.started_at + timedelta(seconds=self.video_deadline)
         while True:
             video = await self.video_maker.collect(request_id, workdir=files.work)
             if video is not None:
                 break
-            if time.time() > deadline:
+            if not await self.generations.heartbeat(info.id):
+                raise SettledElsewhere(f"generation {info.id} was finished while its video rendered")
+            if self.clock.now() > deadline:
                 raise ProviderError("video_timeout", f"no video after {self.video_deadline:.0f} s")
-            await self.generations.heartbeat(info.id)
             await self.delivery.progress(info, Phase.VIDEO)
             await self.delivery.working(info)
             await self.sleep(self.poll_interval)
@@ -404,6 +418,13 @@ class Pipeline:
             await self._fail(info, reason, detail)
 
     async def _fail(self, info: GenerationInfo, reason: str, detail: str) -> None:
+        current = await self.generations.get(info.id)
+        if current is None or not current.active:
+            # Settled elsewhere (the reaper gave up on it while this job still ran): the credits went back
+            # and the user was told then; a second notice would read as a second failure.
+            log.warning("generation already finished; not failing it again", generation_id=info.id,
+                        reason=reason, detail=detail[:500])  # fmt: skip
+            return
         log.warning("generation failed", generation_id=info.id, reason=reason, detail=detail[:500])
         failed = await self.generations.fail(info.id, reason, detail=detail[:1000])
         try:

@@ -4,7 +4,6 @@ generations, temp-file cleanup and the daily summary to the admin chat."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from pathlib import Path
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
-from app.domain.generations import GenerationStatus
 from app.jobs.pipeline import Pipeline
 from app.jobs.queue import ArqJobQueue
 from app.logs import get_logger
@@ -58,7 +56,9 @@ class Reaper:
                 await self.pipeline.abandon(info.id, "timeout", why)
                 failed.append(info.id)
             elif await self.queue.has_job(info.id):
-                if info.status == GenerationStatus.RUNNING and await self.queue.release(info.id):
+                # Running and silent, or still queued although a worker took the job (it died before it
+                # could mark the generation running): either way no one is working on it.
+                if await self.queue.release(info.id):
                     released.append(info.id)
             else:
                 await self.queue.enqueue(info.id)
@@ -98,14 +98,23 @@ def _remove_older(root: Path, cutoff: float, *, keep_top: bool) -> int:
     if not root.is_dir():
         return 0
     removed = 0
+    # Taking a file out of a folder makes the folder look fresh: remember the ones this sweep emptied.
+    emptied: set[Path] = set()
     for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         try:
             if path.is_file() or path.is_symlink():
                 if path.lstat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1
-            elif path.is_dir() and not any(path.iterdir()) and path.stat().st_mtime < cutoff:
-                shutil.rmtree(path, ignore_errors=True)
+                    emptied.add(path.parent)
+            elif (
+                path.is_dir()
+                and not any(path.iterdir())
+                and (path in emptied or path.stat().st_mtime < cutoff)
+            ):
+                # rmdir, not rmtree: a file a job writes there this very moment stays.
+                path.rmdir()
+                emptied.add(path.parent)
         except OSError:
             continue
     return removed

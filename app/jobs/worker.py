@@ -107,6 +107,8 @@ async def worker_running(worker: Worker, heartbeats: Heartbeats) -> AsyncIterato
     finally:
         beats.cancel()
         worker.handle_sig(signal.SIGTERM)
+        # Also when the stop comes before arq's main loop began (handle_sig cancels only a started one).
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         with contextlib.suppress(asyncio.CancelledError):

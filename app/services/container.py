@@ -44,6 +44,8 @@ class Services:
     """Local paths of stored objects (what is sent to Telegram by file)."""
     throttle: RedisThrottle
     previews_per_hour: int
+    caption_styles: tuple[str, ...] = ()
+    """Names of the caption styles of catalog/captions.yaml, the default one first (empty: none to choose)."""
 
     @property
     def default_locale(self) -> str:
@@ -66,6 +68,7 @@ def build_services(
     scratch_dir: Path,
     throttle: RedisThrottle,
     previews_per_hour: int = 5,
+    caption_styles: Sequence[str] = (),
     clock: Clock | None = None,
 ) -> Services:
     """Services over an already initialised database (see ``app.db.setup.init_db``)."""
@@ -93,4 +96,5 @@ def build_services(
         files=LocalCopies(storage, scratch_dir / "copies"),
         throttle=throttle,
         previews_per_hour=previews_per_hour,
+        caption_styles=tuple(caption_styles),
     )

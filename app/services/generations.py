@@ -134,9 +134,10 @@ class Generations:
         await queries.set_started(generation_id, now)
         return await self._info(generation_id)
 
-    async def heartbeat(self, generation_id: int) -> None:
-        """The worker is still at it (polling a provider): keeps the reaper away."""
-        await queries.update_active(generation_id, heartbeat_at=self._clock.now())
+    async def heartbeat(self, generation_id: int) -> bool:
+        """The worker is still at it (polling a provider): keeps the reaper away. False when the generation is
+        no longer in progress (the reaper failed it meanwhile): the worker should stop."""
+        return bool(await queries.update_active(generation_id, heartbeat_at=self._clock.now()))
 
     async def heartbeat_many(self, generation_ids: list[int]) -> None:
         """One statement for every generation a worker is rendering right now."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dialogs.hooks import (
     balance,
     create,
+    create_captions,
     create_look,
     create_order,
+    create_preview,
     create_voice,
     faq,
     history,
@@ -29,6 +31,8 @@ FEATURES = (
     create,
     create_look,
     create_voice,
+    create_captions,
+    create_preview,
     create_order,
     history,
 )

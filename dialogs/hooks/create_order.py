@@ -21,6 +21,8 @@ from app.domain.generations import (
 from app.domain.steps import PHASES, Step
 from dialogs.hooks.access import current_user, services
 from dialogs.hooks.create import GENDER, load_draft, notify, save_draft, text_or, user_id
+from dialogs.hooks.create_captions import caption_fields
+from dialogs.hooks.create_preview import preview_fields
 from dialogs.registry import HookContext, HookRegistry
 
 # In dialog_data of the progress and result windows (in start_data of a result opened on top of others).
@@ -66,6 +68,11 @@ async def create_quote(ctx: HookContext) -> dict[str, Any]:
         "balance": balance,
         "shortfall": max(quote.total - balance, 0),
     }
+
+
+async def create_checkout(ctx: HookContext) -> dict[str, Any]:
+    """The quote with what the last screens add: the captions choice and whether a free preview is offered."""
+    return {**await create_quote(ctx), **caption_fields(ctx), **preview_fields(ctx)}
 
 
 async def confirm_generation(ctx: HookContext) -> str | None:
@@ -222,6 +229,7 @@ async def same_setup(ctx: HookContext) -> str | None:
 
 def register(registry: HookRegistry) -> None:
     registry.add_getter("create_quote", create_quote)
+    registry.add_getter("create_checkout", create_checkout)
     registry.add_action(
         "confirm_generation", confirm_generation, outcomes=("ok", NO_CREDITS, TOO_MANY, MISSING)
     )

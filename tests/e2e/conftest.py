@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -75,6 +76,9 @@ def bot_env(tmp_path: Path, telegram: ServerProcess, redis_url: str, redis: Redi
         "WEB_PORT": str(free_port()),
         "WELCOME_BONUS": "50",
         "LOG_FORMAT": "json",
+        # One process, one machine: the bot renders itself (the pipeline tests start separate workers).
+        "RUN_WORKER": "true",
+        "PROVIDER_POLL_SECONDS": "0.5",
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "app", "migrate"],
@@ -128,3 +132,107 @@ def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[BotStarter]:
     log = tmp_path / "bot.log"
     if log.exists():  # shown by pytest only when the test failed
         print(f"--- bot log ---\n{log.read_text(errors='replace')[-20000:]}")
+
+
+@dataclass
+class Process:
+    """A child process of a test (a worker, a fake provider) with its output in a log file."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as when a machine dies."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop_quietly(self, timeout: float = 20) -> int | None:
+        """Stop it; a process that ignored SIGTERM is killed and reported in its log, not raised."""
+        try:
+            return self.stop(timeout)
+        except AssertionError:
+            with self.log.open("a") as sink:
+                sink.write(f"\n*** {self.name} ignored SIGTERM for {timeout} s and was killed\n")
+            return None
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise AssertionError(
+                    f"{self.name} ignored SIGTERM for {timeout} s:\n{self.output()}"
+                ) from None
+        return self.process.returncode
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], log: Path) -> Process:
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    return Process(name, proc, log)
+
+
+def wait_for_line(proc: Process, fragment: str, timeout: float = START_TIMEOUT, *, after: int = 0) -> None:
+    """Until the process wrote ``fragment`` into its log (past the first ``after`` characters)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fragment in proc.output()[after:]:
+            return
+        if proc.process.poll() is not None:
+            raise AssertionError(f"{proc.name} exited with {proc.process.returncode}:\n{proc.output()}")
+        time.sleep(0.05)
+    raise AssertionError(f"{proc.name} did not say {fragment!r} within {timeout} s:\n{proc.output()}")
+
+
+@dataclass
+class SpawnedWorker:
+    process: Process
+    log_offset: int
+
+    def ready(self) -> bool:
+        """Whether it has started taking jobs (said so in its log since it was spawned)."""
+        return "worker started" in self.process.output()[self.log_offset :]
+
+
+def spawn_worker(env: dict[str, str], log: Path, name: str = "worker") -> SpawnedWorker:
+    """`python -m app worker`, not waiting for it to be ready."""
+    before = len(log.read_text(errors="replace")) if log.exists() else 0
+    return SpawnedWorker(spawn(name, [sys.executable, "-m", "app", "worker"], env, log), before)
+
+
+def start_worker(env: dict[str, str], log: Path, name: str = "worker") -> Process:
+    """`python -m app worker`, ready once it said so (a restart appends to the same log)."""
+    before = len(log.read_text(errors="replace")) if log.exists() else 0
+    worker = spawn(name, [sys.executable, "-m", "app", "worker"], env, log)
+    wait_for_line(worker, "worker started", 2 * START_TIMEOUT, after=before)
+    return worker
+
+
+@contextmanager
+def fake_fal_process(
+    workdir: Path, *, latency: str = "1-2", video: str = "static"
+) -> Iterator[tuple[str, Process]]:
+    """The fake fal.ai as its own process (it outlives killed workers); yields its URL and the process."""
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "tests.fakes.fal_server", "--port", str(port), "--latency", latency,
+        "--video", video, "--state-file", str(workdir / "fal-state.json"),
+    ]  # fmt: skip
+    proc = spawn("fake fal.ai", argv, dict(os.environ), workdir / "fal.log")
+    try:
+        wait_for_line(proc, "listening on")
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.stop()
+
+
+def fal_stats(url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{url}/_fake/stats", timeout=10).json())

@@ -91,6 +91,9 @@ class FakeGenerations:
             speech_key=draft.speech_key or "",
             speech_ogg_key=draft.speech_ogg_key,
             speech_seconds=draft.speech_seconds,
+            speech_words_key=draft.speech_words_key,
+            captions=draft.captions,
+            caption_style=draft.caption_style,
         )
         self.keys[key] = generation_id
         await self.ledger.debit(draft.user_id, cost, LedgerReason.HOLD, hold_key(generation_id))
@@ -125,10 +128,11 @@ class FakeGenerations:
         )
         return row
 
-    async def heartbeat(self, generation_id: int) -> None:
+    async def heartbeat(self, generation_id: int) -> bool:
         row = self._row(generation_id)
         if row.active:
             self.rows[generation_id] = replace(row, heartbeat_at=self.clock.now())
+        return row.active
 
     async def heartbeat_many(self, generation_ids: list[int]) -> None:
         for generation_id in generation_ids:

@@ -28,6 +28,7 @@ from app.domain.users import (
     locale_from_language_code,
     normalize_start_payload,
 )
+from app.services.captions.style import load_caption_styles
 from app.services.catalog import Catalog
 from app.services.container import Services
 from app.services.faq import FaqCatalog
@@ -234,6 +235,12 @@ def repo_faq() -> FaqCatalog:
     return FaqCatalog.load(ROOT / "catalog" / "faq.yaml", LOCALES, "ru")
 
 
+def repo_caption_styles() -> tuple[str, ...]:
+    """The style names of catalog/captions.yaml, the default first (as the composition root passes them)."""
+    styles = load_caption_styles(ROOT / "catalog" / "captions.yaml")
+    return (styles.default, *(name for name in styles.names if name != styles.default))
+
+
 def fake_services(
     *,
     welcome_bonus: int = 50,
@@ -281,4 +288,5 @@ def fake_services(
         files=LocalCopies(storage, scratch / "copies"),
         throttle=MemoryThrottle(),  # type: ignore[arg-type]  # duck-typed stand-in
         previews_per_hour=5,
+        caption_styles=repo_caption_styles(),
     )

@@ -45,12 +45,12 @@ class RunningBot:
         await chat.say("/start", "UGC Bot")
         return chat
 
-    async def jobs_done(self, timeout: float = 90.0) -> None:
+    async def jobs_done(self, within: float = 90.0) -> None:
         """Until every generation is delivered or failed (the in-process arq worker renders them)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while await self._in_context(self.runtime.services.generations.unfinished()):
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"generations still unfinished after {timeout} s")
+                raise TimeoutError(f"generations still unfinished after {within} s")
             await asyncio.sleep(0.05)
 
     async def _in_context(self, coro: Awaitable[Any]) -> Any:

@@ -47,6 +47,31 @@ async def test_double_tapping_pay_makes_one_video_and_one_hold(bot: RunningBot) 
     assert len(videos["buttons"]) == 2, labels(videos)  # the video and Back
 
 
+async def test_fifty_taps_on_pay_at_once_make_one_video_one_hold_one_capture(bot: RunningBot) -> None:
+    chat = await bot.chat()
+    confirm = await to_confirm(chat)
+    pay = button(confirm, "💳 Pay")
+
+    since = await chat.change()
+    taps = [bot.tg.click(chat.user_id, confirm["message_id"], button=pay) for _ in range(50)]
+    assert len({t["callback_query_id"] for t in await asyncio.gather(*taps)}) == 50, (
+        "all taps reached the bot"
+    )
+    await chat.arrives(READY, since=since)
+    await bot.jobs_done()
+
+    videos = [
+        m for m in await chat.messages() if m["from"] == "bot" and (m["media"] or {}).get("kind") == "video"
+    ]
+    assert len(videos) == 1, "one video message"
+    text = await balance(chat)
+    assert f"Balance: {50 - PRICE} cr." in text
+    assert text.count("held for a video") == 1 and text.count("paid for a video") == 1
+    videos_list = await chat.tap("← Back", "UGC Bot")
+    videos_list = await chat.tap("🗂 My videos", "My videos: 1", on=videos_list)
+    assert len(videos_list["buttons"]) == 2, labels(videos_list)  # the one video and Back
+
+
 async def test_too_few_credits_get_a_clear_screen(start_bot: BotStarter) -> None:
     bot = await start_bot(WELCOME_BONUS="5")
     chat = await bot.chat()

@@ -2,54 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from app.db.migrations import apply_migrations
-from app.db.setup import close_db, init_db, redact_url
-
-DEFAULT_TEST_DATABASE_URL = "postgres://ugcbot:ugcbot@127.0.0.1:5432/ugcbot_test"
-NOT_RUNNING = "PostgreSQL is not running: run scripts/ensure-postgres.sh or make test"
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+from app.db.setup import close_db, init_db
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite://{tmp_path}/ugcbot.sqlite3"
-
-
-@pytest.fixture
-async def new_postgres_database() -> AsyncIterator[Callable[[], Awaitable[str]]]:
-    """Creates empty databases on ``TEST_DATABASE_URL``'s server on demand; all are dropped after the test."""
-    admin_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
-    try:
-        admin = await asyncpg.connect(admin_url, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        # Failing, not skipping: a suite that silently skips the PostgreSQL half proves nothing about it.
-        pytest.fail(f"{NOT_RUNNING} ({redact_url(admin_url)}: {exc})", pytrace=False)
-    names: list[str] = []
-
-    async def create() -> str:
-        name = f"ugcbot_t_{uuid.uuid4().hex[:12]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        names.append(name)
-        return with_database(admin_url, name)
-
-    try:
-        yield create
-    finally:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from app.services.storage.s3 import S3Storage
-from tests.support.s3 import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, s3_server
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Endpoint URL of a real moto server shared by the session."""
-    with s3_server(tmp_path_factory.mktemp("moto")) as url:
-        yield url
+from tests.support.s3 import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 
 @pytest.fixture
