@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from app.services.captions.style import CaptionStyleError, load_caption_styles
 from app.services.catalog import Catalog
 from app.services.catalog_files import CatalogError
 from dialogs.errors import FlowErrors
@@ -56,10 +57,11 @@ def run(root: Path, locales: Sequence[str], default_locale: str, out: TextIO | N
     out = out or sys.stdout
     try:
         catalog = Catalog.load(root, locales, default_locale)
-    except CatalogError as exc:
+        styles = load_caption_styles(root / "captions.yaml")
+    except (CatalogError, CaptionStyleError) as exc:
         for problem in str(exc).splitlines():
             print(problem, file=out)
         return 1
-    characters, voices = len(catalog.characters()), len(catalog.voices())
-    print(f"{root}: OK — {characters} characters, {voices} voices", file=out)
+    characters, voices, captions = len(catalog.characters()), len(catalog.voices()), len(styles.names)
+    print(f"{root}: OK — {characters} characters, {voices} voices, {captions} caption styles", file=out)
     return 0

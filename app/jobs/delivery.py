@@ -8,8 +8,9 @@ result window is opened on top of whatever they are doing, and closing it brings
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -52,6 +53,7 @@ class DialogDelivery:
     texts: TextCatalog
     throttle: RedisThrottle
     min_edit_interval: float = PROGRESS_EDIT_INTERVAL
+    _pending: dict[int, asyncio.Task[None]] = field(default_factory=dict, repr=False)
 
     def _on_progress(self, manager: DialogManager, generation_id: int) -> bool:
         """Whether the user's top window is the progress window of this generation."""
@@ -62,12 +64,41 @@ class DialogDelivery:
 
     async def progress(self, info: GenerationInfo, phase: Phase) -> None:
         """Re-render the progress window (its getter reads the step and the time), at most once per interval
-        per chat; nothing when the user has moved on to other windows."""
-        if not await self.throttle.allow(f"progress:{info.user_id}", self.min_edit_interval):
+        per chat; nothing when the user has moved on to other windows.
+
+        A change that comes too soon is not dropped: one redraw per video is scheduled for when the interval
+        is over, and it shows whatever the state is by then.
+        """
+        key = f"progress:{info.user_id}"
+        if await self.throttle.allow(key, self.min_edit_interval):
+            await self._redraw(info)
             return
+        if info.id in self._pending:
+            return
+        wait = await self.throttle.remaining(key)
+        self._pending[info.id] = asyncio.create_task(
+            self._redraw_later(info, wait), name=f"progress-{info.id}"
+        )
+
+    async def _redraw_later(self, info: GenerationInfo, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait)
+            if await self.throttle.allow(f"progress:{info.user_id}", self.min_edit_interval):
+                await self._redraw(info)
+        except Exception as exc:  # a progress edit is a courtesy: it must never fail a video
+            log.warning("progress redraw failed", generation_id=info.id, error=str(exc))
+        finally:
+            self._pending.pop(info.id, None)
+
+    async def _redraw(self, info: GenerationInfo) -> None:
         async with self.dialogs.bg(self.bot, info.user_id, info.user_id).fg() as manager:
             if self._on_progress(manager, info.id):
                 await manager.show(ShowMode.EDIT)
+
+    def _forget(self, generation_id: int) -> None:
+        pending = self._pending.pop(generation_id, None)
+        if pending is not None:
+            pending.cancel()
 
     async def working(self, info: GenerationInfo) -> None:
         if not await self.throttle.allow(f"action:{info.user_id}", CHAT_ACTION_INTERVAL):
@@ -77,6 +108,7 @@ class DialogDelivery:
 
     async def deliver(self, info: GenerationInfo, video: FinalVideo) -> Delivered:
         """The result window with the video as a new message; returns the file ids Telegram gave."""
+        self._forget(info.id)
         data: dict[str, str | int] = {GENERATION: info.id, RENDER_PROVIDER: video.provider}
         if video.link is not None:
             data[RESULT_LINK] = video.link
@@ -106,6 +138,7 @@ class DialogDelivery:
 
     async def failed(self, info: GenerationInfo) -> None:
         """Tell the user why, in their language, and that the credits came back; refresh the progress."""
+        self._forget(info.id)
         locale = info.locale if info.locale in self.texts.locales else self.texts.default_locale
         reason = text_or(self.texts, locale, f"errors.{info.error_reason}", "errors.internal")
         text = self.texts.render(

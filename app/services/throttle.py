@@ -15,6 +15,11 @@ class RedisThrottle:
         """True at most once per ``seconds`` for ``key``, across all processes."""
         return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=max(1, int(seconds * 1000))))
 
+    async def remaining(self, key: str) -> float:
+        """Seconds until ``allow(key, …)`` may say yes again (0 when it would now)."""
+        left = await self._redis.pttl(self._prefix + key)
+        return max(int(left), 0) / 1000
+
     async def take(self, key: str, *, limit: int, window: int) -> tuple[bool, int]:
         """Count one use of ``key`` in the current ``window`` (seconds); (allowed, seconds until the window
         resets). A refused use is not counted."""

@@ -93,6 +93,9 @@ class MemoryThrottle:
         self._until[key] = self.now + seconds
         return True
 
+    async def remaining(self, key: str) -> float:
+        return max(self._until.get(key, self.now) - self.now, 0.0)
+
     async def take(self, key: str, *, limit: int, window: int) -> tuple[bool, int]:
         used, ends = self._counts.get(key, (0, self.now + window))
         if ends <= self.now:

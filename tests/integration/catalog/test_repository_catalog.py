@@ -25,7 +25,7 @@ def catalog() -> Catalog:
 def test_check_catalog_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
     code = main([str(CATALOG), "--flows", str(ROOT / "flows.yaml")])
 
-    assert (code, capsys.readouterr().out) == (0, f"{CATALOG}: OK — 12 characters, 8 voices\n")
+    assert (code, capsys.readouterr().out) == (0, f"{CATALOG}: OK — 12 characters, 8 voices, 3 caption styles\n")
 
 
 def test_the_make_target_command_checks_the_catalog_from_the_repository_root() -> None:
@@ -38,7 +38,7 @@ def test_the_make_target_command_checks_the_catalog_from_the_repository_root() -
         check=False,
     )
 
-    assert (result.returncode, result.stdout) == (0, "catalog: OK — 12 characters, 8 voices\n"), result.stderr
+    assert (result.returncode, result.stdout) == (0, "catalog: OK — 12 characters, 8 voices, 3 caption styles\n"), result.stderr
 
 
 @pytest.mark.parametrize(("gender", "age_group"), list(itertools.product(GENDERS, AGE_GROUPS)))

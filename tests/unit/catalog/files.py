@@ -66,6 +66,21 @@ def write_image(path: Path, size: tuple[int, int] = (72, 128), kind: str = "JPEG
     return path
 
 
+CAPTIONS_YAML = """\
+default: plain
+styles:
+  plain:
+    font: DejaVu Sans
+    size: 60
+    colour: "#FFFFFF"
+    outline_colour: "#000000"
+    outline: 3
+    margin_bottom: 200
+    max_words: 3
+    max_chars: 24
+"""
+
+
 def write_catalog(
     root: Path, characters: str = CHARACTERS_YAML, voices: str = VOICES_YAML, *, files: bool = True
 ) -> Path:
@@ -73,6 +88,7 @@ def write_catalog(
     root.mkdir(parents=True, exist_ok=True)
     (root / "characters.yaml").write_text(characters, encoding="utf-8")
     (root / "voices.yaml").write_text(voices, encoding="utf-8")
+    (root / "captions.yaml").write_text(CAPTIONS_YAML, encoding="utf-8")
     if files:
         write_image(root / "characters/anna.jpg")
         write_image(root / "characters/boris.png", kind="PNG")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.check_catalog import locales_of, main, run
-from tests.unit.catalog.files import CHARACTERS_YAML, LOCALES, VOICES_YAML, write_catalog
+from tests.unit.catalog.files import CAPTIONS_YAML, CHARACTERS_YAML, LOCALES, VOICES_YAML, write_catalog
 
 
 def test_a_clean_catalog_prints_one_summary_line(tmp_path: Path) -> None:
@@ -17,7 +17,18 @@ def test_a_clean_catalog_prints_one_summary_line(tmp_path: Path) -> None:
     code = run(write_catalog(tmp_path / "catalog"), LOCALES, "ru", out)
 
     assert code == 0
-    assert out.getvalue() == f"{tmp_path / 'catalog'}: OK — 2 characters, 2 voices\n"
+    assert out.getvalue() == f"{tmp_path / 'catalog'}: OK — 2 characters, 2 voices, 1 caption styles\n"
+
+
+def test_a_broken_caption_style_is_reported_with_file_style_and_field(tmp_path: Path) -> None:
+    root = write_catalog(tmp_path / "catalog")
+    (root / "captions.yaml").write_text(CAPTIONS_YAML.replace("size: 60", "size: 500"), encoding="utf-8")
+    out = io.StringIO()
+
+    code = run(root, LOCALES, "ru", out)
+
+    assert code == 1
+    assert "captions.yaml: styles.plain.size:" in out.getvalue()
 
 
 def test_each_problem_is_one_path_line_message_and_the_exit_code_is_1(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -69,7 +71,9 @@ def info(generation_id: int = 7) -> GenerationInfo:
     )  # fmt: skip
 
 
-def delivery(manager: Manager, clock: MemoryThrottle) -> DialogDelivery:
+def delivery(
+    manager: Manager, clock: MemoryThrottle | RealTimeThrottle, interval: float = 5.0
+) -> DialogDelivery:
     return DialogDelivery(
         bot=None,  # type: ignore[arg-type]  # progress never calls the Bot API itself
         dialogs=Dialogs(manager),  # type: ignore[arg-type]
@@ -79,7 +83,33 @@ def delivery(manager: Manager, clock: MemoryThrottle) -> DialogDelivery:
         files=None,  # type: ignore[arg-type]
         texts=TextCatalog({"en": {}}, "en"),
         throttle=clock,  # type: ignore[arg-type]  # duck-typed stand-in
+        min_edit_interval=interval,
     )
+
+
+class RealTimeThrottle(MemoryThrottle):
+    """MemoryThrottle on the real monotonic clock, for what happens after a wait."""
+
+    async def allow(self, key: str, seconds: float) -> bool:
+        self.now = time.monotonic()
+        return await super().allow(key, seconds)
+
+    async def remaining(self, key: str) -> float:
+        self.now = time.monotonic()
+        return await super().remaining(key)
+
+
+async def test_a_change_that_comes_too_soon_is_shown_when_the_interval_is_over() -> None:
+    manager = Manager(Context(Create.progress, {GENERATION: 7}))
+    jobs = delivery(manager, RealTimeThrottle(), interval=0.3)
+
+    await jobs.progress(info(), Phase.SPEECH)
+    await jobs.progress(info(), Phase.VIDEO)  # too soon: scheduled, not dropped
+    await jobs.progress(info(), Phase.VIDEO)  # one redraw is enough for both
+    assert len(manager.shown) == 1
+    await asyncio.sleep(0.5)
+
+    assert len(manager.shown) == 2
 
 
 async def test_progress_is_redrawn_at_most_once_per_interval() -> None:
