@@ -25,7 +25,8 @@ def catalog() -> Catalog:
 def test_check_catalog_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
     code = main([str(CATALOG), "--flows", str(ROOT / "flows.yaml")])
 
-    assert (code, capsys.readouterr().out) == (0, f"{CATALOG}: OK — 12 characters, 8 voices, 3 caption styles\n")
+    summary = f"{CATALOG}: OK — 12 characters, 8 voices, 3 caption styles\n"
+    assert (code, capsys.readouterr().out) == (0, summary)
 
 
 def test_the_make_target_command_checks_the_catalog_from_the_repository_root() -> None:
@@ -38,7 +39,8 @@ def test_the_make_target_command_checks_the_catalog_from_the_repository_root() -
         check=False,
     )
 
-    assert (result.returncode, result.stdout) == (0, "catalog: OK — 12 characters, 8 voices, 3 caption styles\n"), result.stderr
+    summary = "catalog: OK — 12 characters, 8 voices, 3 caption styles\n"
+    assert (result.returncode, result.stdout) == (0, summary), result.stderr
 
 
 @pytest.mark.parametrize(("gender", "age_group"), list(itertools.product(GENDERS, AGE_GROUPS)))
