@@ -31,7 +31,7 @@ from app.logs import get_logger
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
 from app.services.generations import Generations
-from app.services.media_probe import MediaProblem, MediaToolError, file_url, probe, run_media_tool
+from app.services.media_probe import MediaProblem, MediaToolError, probe
 from app.services.providers import (
     EditRefused,
     ImageEditor,
@@ -44,6 +44,7 @@ from app.services.providers import (
 from app.services.speech.local import estimate_word_timings
 from app.services.steps import StepLog
 from app.services.storage.keys import generation_key
+from app.services.video.thumbnail import make_thumbnail
 
 log = get_logger(__name__)
 
@@ -55,8 +56,6 @@ GREEN_SCREEN_PROMPT = (
     "Put the person on a flat, evenly lit pure chroma green (#00B140) studio background. "
     "Keep the person, pose, face, hair and clothes exactly the same; no shadows on the background."
 )
-# Telegram's thumbnail rules: JPEG, at most 320 px a side, under 200 kB.
-THUMB_SIDE = 320
 # A worker that died this many times on one generation is not going to make it: fail and refund.
 MAX_TAKE_UPS = 5
 # A presigned link to a video too large to upload stays valid for a week (the S3 maximum).
@@ -354,7 +353,7 @@ class Pipeline:
         video_key = generation_key(info.user_id, info.id, VIDEO_NAME)
         await files.put(video_key, video, "video/mp4")
         thumb_key: str | None = generation_key(info.user_id, info.id, THUMB_NAME)
-        thumb = await _thumbnail(video, files.work / THUMB_NAME)
+        thumb = await make_thumbnail(video, files.work / THUMB_NAME)
         if thumb is None:
             thumb_key = None
         else:
@@ -478,17 +477,3 @@ def _latest(outputs: Mapping[Step, Mapping[str, Any]]) -> Mapping[str, Any]:
         if step in outputs:
             return outputs[step]
     raise MissingInput("no video was made before this step")
-
-
-async def _thumbnail(video: Path, dest: Path) -> Path | None:
-    """A JPEG frame from half a second in, at most 320 px a side; None if ffmpeg cannot make one."""
-    scale = f"scale='if(gt(iw,ih),{THUMB_SIDE},-2)':'if(gt(iw,ih),-2,{THUMB_SIDE})'"
-    args = [
-        "ffmpeg", "-nostdin", "-y", "-v", "error", "-ss", "0.5", "-i", file_url(video),
-        "-frames:v", "1", "-vf", scale, "-q:v", "5", file_url(dest),
-    ]  # fmt: skip
-    with contextlib.suppress(MediaToolError, OSError):
-        await run_media_tool(args, time_limit=60)
-        if await asyncio.to_thread(lambda: dest.is_file() and dest.stat().st_size > 0):
-            return dest
-    return None

@@ -4,7 +4,6 @@ sent to the user as a new message. Nothing is charged and nothing is stored; any
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 import shutil
@@ -20,10 +19,11 @@ from app.domain.generations import Draft, DraftDataError
 from app.jobs.pipeline import Captioner
 from app.logs import get_logger
 from app.services.catalog import Catalog
-from app.services.media_probe import MediaProblem, MediaToolError, file_url, probe, run_media_tool
+from app.services.media_probe import MediaProblem, probe
 from app.services.providers import ObjectStorage, ProviderError, RenderedVideo, WordTiming
 from app.services.speech.local import estimate_word_timings
 from app.services.storage.copies import LocalCopies
+from app.services.video.thumbnail import make_thumbnail
 from dialogs.hooks.create import text_or
 from dialogs.i18n import TextCatalog
 
@@ -31,9 +31,6 @@ log = get_logger(__name__)
 
 CAPTION = "create.preview.caption"
 FAILED = "create.preview.failed"
-# Telegram's thumbnail rules: JPEG, at most 320 px a side, under 200 kB.
-THUMB_SIDE = 320
-THUMB_SECONDS = 0.5
 
 
 class PreviewChat(Protocol):
@@ -149,7 +146,7 @@ class DraftPreview:
             raise PreviewFailed("video_failed", f"the preview cannot be read: {exc}") from None
         return _Preview(
             path=path,
-            thumb=await thumbnail(path, work / "thumb.jpg"),
+            thumb=await make_thumbnail(path, work / "thumb.jpg"),
             width=info.width or video.width,
             height=info.height or video.height,
             seconds=info.duration or video.duration,
@@ -205,17 +202,3 @@ class DraftPreview:
             await self.bot.send_message(user_id, text)
         except TelegramAPIError as exc:
             log.warning("could not send the preview failure notice", user_id=user_id, error=str(exc))
-
-
-async def thumbnail(video: Path, dest: Path) -> Path | None:
-    """A JPEG frame from half a second in, at most 320 px a side; None if ffmpeg cannot make one."""
-    scale = f"scale='if(gt(iw,ih),{THUMB_SIDE},-2)':'if(gt(iw,ih),-2,{THUMB_SIDE})'"
-    args = [
-        "ffmpeg", "-nostdin", "-y", "-v", "error", "-ss", str(THUMB_SECONDS), "-i", file_url(video),
-        "-frames:v", "1", "-vf", scale, "-q:v", "5", file_url(dest),
-    ]  # fmt: skip
-    with contextlib.suppress(MediaToolError, OSError):
-        await run_media_tool(args, time_limit=60)
-        if await asyncio.to_thread(lambda: dest.is_file() and dest.stat().st_size > 0):
-            return dest
-    return None

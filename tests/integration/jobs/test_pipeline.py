@@ -10,6 +10,7 @@ import pytest
 from app.domain.generations import GenerationStatus
 from app.domain.steps import Phase, Step
 from app.jobs.pipeline import GREEN_SCREEN_PROMPT
+from app.services.storage.local import LocalStorage
 from tests.conftest import ROOT
 from tests.integration.jobs.conftest import (
     BACKGROUND_COST,
@@ -238,3 +239,44 @@ async def test_running_a_delivered_generation_again_does_nothing(world: World) -
     assert world.video.submit_calls == 1
     assert (await world.info(gid)).status == GenerationStatus.DONE
     assert await world.movements() == [("hold", -TALKING_HEAD_COST), ("capture", 0)]
+
+
+class LinkingStorage(LocalStorage):
+    """Local storage that can hand out links, as S3/R2 can."""
+
+    async def presigned_url(self, key: str, *, expires: int) -> str | None:
+        return f"https://files.example/{key}?X-Amz-Expires={expires}"
+
+
+async def test_a_video_over_the_upload_limit_is_sent_as_a_week_long_link(world: World) -> None:
+    world.storage = LinkingStorage(world.storage.root)
+    await world.user()
+    gid = await world.order(captions=False)
+
+    await world.pipeline(storage=world.storage, upload_limit=1000).run(gid)
+
+    [received] = world.delivery.received
+    assert (
+        received.link
+        == f"https://files.example/users/{USER}/generations/{gid}/video.mp4?X-Amz-Expires=604800"
+    )
+    assert (await world.info(gid)).status == GenerationStatus.DONE
+    assert await world.movements() == [("hold", -TALKING_HEAD_COST), ("capture", 0)]
+
+
+async def test_a_video_over_the_limit_without_a_way_to_link_it_is_refunded_with_the_reason(
+    world: World,
+) -> None:
+    await world.user()
+    gid = await world.order(captions=False)
+
+    await world.pipeline(upload_limit=1000).run(gid)
+
+    info = await world.info(gid)
+    assert (info.status, info.error_reason, info.refunded) == (
+        GenerationStatus.FAILED,
+        "video_too_large",
+        True,
+    )
+    assert world.delivery.received == [] and world.delivery.failed_calls == [gid]
+    assert await world.balance() == 50
