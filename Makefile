@@ -51,6 +51,8 @@ migrate: ## apply database migrations to DATABASE_URL (SQLite file by default)
 	@scripts/bootstrap.sh run
 	$(PY) -m app migrate
 
-bench: ## clicks/s benchmark: flows.yaml layer vs hand-written aiogram-dialog
+bench: ## benchmarks into docs/benchmarks.md: clicks/s, 1000 generations in one worker, local render speed
 	@scripts/bootstrap.sh run
 	$(PY) -m benchmarks.clicks --write docs/benchmarks.md
+	$(PY) -m benchmarks.pipeline --write docs/benchmarks.md
+	$(PY) -m benchmarks.render --write docs/benchmarks.md

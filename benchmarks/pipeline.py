@@ -1,22 +1,26 @@
 """1,000 generations in flight in one arq worker: pipeline overhead, worker memory, Redis commands per job.
 
-``python -m benchmarks.pipeline [--generations N] [--latency A-B] [--poll S] [--seed N] [--write FILE.md]``
+``python -m benchmarks.pipeline [--generations N] [--latency A-B] [--poll S] [--concurrency C] [--seed N]
+[--profile] [--write FILE.md]``
 — see docs/benchmarks.md for the method and the recorded results.
 
 Everything but the providers is real: the arq worker of ``app.jobs.worker.build_worker`` (with heartbeats,
 reaper and cleanup), ``Pipeline`` with ``Generations``/``StepLog`` on a migrated SQLite file, ``LocalStorage``
 in a temporary directory and a throw-away redis-server. The talking-video provider finishes each request a
-random (seeded) 10–60 s after it was submitted; the backdrop editor, compositor and captioner copy small files
-made once with ffmpeg; the delivery asks ``RedisThrottle`` like ``DialogDelivery`` does and records instead of
-calling Telegram. The same generations first run through the same worker with a poll-only job (submit, then
-collect every ``poll`` seconds until ready): the baseline of what waiting for a provider costs by itself.
+random (seeded) time after it was submitted, 10–60 s by default; the backdrop editor, compositor and captioner
+copy small files made once with ffmpeg; the delivery asks ``RedisThrottle`` like ``DialogDelivery`` does and
+records instead of calling Telegram. The same generations first run through the same worker with a poll-only
+job (submit, then collect every ``poll`` seconds until ready): what waiting for a provider costs by itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import random
 import shutil
 import statistics
@@ -83,6 +87,10 @@ SCRIPT = "Попробуйте наш новый кофе — утром он б
 FIRST_USER_ID = 500_001
 GREEN = (0, 177, 64)
 RENDER_JOB = render_job_id(0).removesuffix("0")  # "generation:"
+# What --profile lists by cumulative time: the app, the worker and the clients it talks through.
+PROFILED = (
+    r"/app/|arq/worker|aiosqlite/core|tortoise/backends|redis/asyncio/client|asyncio/(subprocess|unix_events)"
+)
 
 
 @dataclass
@@ -541,9 +549,15 @@ async def run(workdir: Path, redis_url: str, args: argparse.Namespace, rss_idle:
         pipeline = bench.pipeline(Pipeline, heartbeats=heartbeats)
         timed = bench.generations
         print(f"pipeline: {bench.n} generations …", file=sys.stderr)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         cost = await bench.measure(
             "pipeline", pipeline, heartbeats, lambda: len(timed.completed) + len(timed.failures)
         )
+        if profiler is not None:
+            profiler.disable()
+            _print_profile(profiler)
         request_of: dict[int, str] = {}
         steps, done = 0, 0
         for generation_id in bench.ids:
@@ -584,6 +598,15 @@ async def run(workdir: Path, redis_url: str, args: argparse.Namespace, rss_idle:
     finally:
         await bench.close()
         await close_db()
+
+
+def _print_profile(profiler: cProfile.Profile) -> None:
+    """Where the worker's event-loop thread spent the pipeline phase (cProfile slows it down a good deal)."""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(PROFILED, 40)
+    print(out.getvalue(), file=sys.stderr)
 
 
 def _requests(pipeline: Pipeline, request_of: dict[int, str]) -> dict[int, Request]:
@@ -650,6 +673,7 @@ def report(r: Result) -> str:
     pc, bc = p.cost, b.cost
     overhead = list(p.overhead.values()) or [float("inf")]
     median, p95 = statistics.median(overhead), percentile(overhead, 0.95)
+    base_median = statistics.median(b.overhead.values()) if b.overhead else 0.0
     formats = ", ".join(f"{count} {fmt.replace('_', ' ')}" for fmt, count in sorted(r.formats.items()))
     by_format = {
         fmt: {g: v for g, v in p.overhead.items() if r.format_of[g] == fmt} for fmt in sorted(r.formats)
@@ -667,6 +691,8 @@ def report(r: Result) -> str:
         f"| pipeline overhead per generation, median | **{median:.2f} s** | ≤ {OVERHEAD_TARGET:g} s | "
         f"{_verdict(median <= OVERHEAD_TARGET)} |",
         f"| pipeline overhead per generation, p95 | {p95:.2f} s | — | |",
+        f"| … median less the poll-only baseline's ({base_median:.2f} s: waiting for the next poll) | "
+        f"{median - base_median:.2f} s | — | |",
         f"| worker process peak RSS | **{p.rss_after:.0f} MiB** | ≤ {RSS_TARGET:g} MiB | "
         f"{_verdict(p.rss_after <= RSS_TARGET)} |",
         f"| idle process, everything imported (for comparison) | {r.rss_idle:.0f} MiB | — | |",
@@ -734,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="Pipeline.poll_interval in seconds (2)")
     parser.add_argument("--concurrency", type=int, help="worker concurrency (default: generations + 8)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the provider latencies (1)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the pipeline phase (to stderr)")
     parser.add_argument("--write", type=Path, help="rewrite the pipeline section of this Markdown file")
     args = parser.parse_args(argv)
     if args.generations < 1:
