@@ -283,6 +283,7 @@ async def build_runtime(
         )
         worker_config = WorkerConfig(
             concurrency=settings.worker_concurrency,
+            poll_delay=settings.worker_poll_seconds,
             job_timeout=settings.job_timeout,
             reaper_interval=settings.reaper_interval,
             summary_hour=settings.summary_hour,

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     # Generation workers (arq on the same Redis).
     run_worker: bool | None = None
     worker_concurrency: int = Field(50, ge=1, le=5000)
+    worker_poll_seconds: float = Field(1.0, gt=0, le=30)
     job_timeout: int = Field(7200, ge=10)
     provider_poll_seconds: float = Field(5.0, gt=0, le=60)
     reaper_interval: int = Field(30, ge=1, le=3600)

@@ -49,6 +49,8 @@ from app.services.video.thumbnail import make_thumbnail
 log = get_logger(__name__)
 
 VIDEO_NAME = "video.mp4"
+# Seconds between checks, while waiting on a provider, that the generation is still in progress.
+STILL_ACTIVE_CHECK = 10.0
 AUDIO_NAME = "speech.ogg"
 THUMB_NAME = "thumb.jpg"
 # What the image editor is asked for before a background-format video: a backdrop ffmpeg can key out.
@@ -304,12 +306,17 @@ class Pipeline:
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
         # From the step's first attempt, across restarts; on the step log's clock, not this machine's.
         deadline = record.started_at + timedelta(seconds=self.video_deadline)
+        checked = self.clock.now()
         while True:
             video = await self.video_maker.collect(request_id, workdir=files.work)
             if video is not None:
                 break
-            if not await self.generations.heartbeat(info.id):
-                raise SettledElsewhere(f"generation {info.id} was finished while its video rendered")
+            # The worker's Heartbeats keep the row alive; this only notices, now and then, that the reaper
+            # (or an operator) failed the generation meanwhile — one write per poll would load the database.
+            if (self.clock.now() - checked).total_seconds() >= STILL_ACTIVE_CHECK:
+                checked = self.clock.now()
+                if not await self.generations.heartbeat(info.id):
+                    raise SettledElsewhere(f"generation {info.id} was finished while its video rendered")
             if self.clock.now() > deadline:
                 raise ProviderError("video_timeout", f"no video after {self.video_deadline:.0f} s")
             await self.delivery.progress(info, Phase.VIDEO)
@@ -346,8 +353,10 @@ class Pipeline:
         """The final video, its thumbnail and the voice-over under the generation's keys."""
         source = _latest(outputs)
         video = await files.get(str(source["key"]), "final.mp4")
+        # The step that made the video measured it; ffprobe only for an output that says nothing.
+        measured = all(source.get(name) for name in ("width", "height", "seconds"))
         try:
-            media = await probe(video)
+            media = None if measured else await probe(video)
         except (MediaToolError, MediaProblem) as exc:
             raise ProviderError("video_failed", f"the finished video cannot be read: {exc}") from exc
         video_key = generation_key(info.user_id, info.id, VIDEO_NAME)
@@ -370,10 +379,12 @@ class Pipeline:
             "video_key": video_key,
             "audio_key": audio_key,
             "thumb_key": thumb_key,
-            "width": media.width or int(source.get("width") or 720),
-            "height": media.height or int(source.get("height") or 1280),
-            "seconds": round(media.duration or float(source.get("seconds") or info.speech_seconds), 3),
-            "size": media.size,
+            "width": (media and media.width) or int(source.get("width") or 720),
+            "height": (media and media.height) or int(source.get("height") or 1280),
+            "seconds": round(
+                (media and media.duration) or float(source.get("seconds") or info.speech_seconds), 3
+            ),
+            "size": media.size if media else (await asyncio.to_thread(video.stat)).st_size,
             "provider": str(outputs[Step.VIDEO].get("provider") or self.video_maker.name),
         }
 

@@ -33,7 +33,7 @@ class WorkerConfig:
     summary_hour: int = 9
     cleanup_minute: int = 17
     queue_name: str = QUEUE_NAME
-    poll_delay: float = 0.5
+    poll_delay: float = 1.0
 
 
 @dataclass

@@ -79,6 +79,7 @@ def bot_env(tmp_path: Path, telegram: ServerProcess, redis_url: str, redis: Redi
         # One process, one machine: the bot renders itself (the pipeline tests start separate workers).
         "RUN_WORKER": "true",
         "PROVIDER_POLL_SECONDS": "0.5",
+        "WORKER_POLL_SECONDS": "0.2",
     }
     migrate = subprocess.run(
         [sys.executable, "-m", "app", "migrate"],

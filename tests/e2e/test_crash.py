@@ -97,6 +97,7 @@ async def test_killed_workers_lose_no_video_pay_no_render_twice_and_keep_the_led
             "FAL_UPLOAD_URL": fal_url,
             "RUN_WORKER": "false",
             "PROVIDER_POLL_SECONDS": "0.3",
+            "WORKER_POLL_SECONDS": "0.2",
             "STALE_AFTER": "6",
             "REAPER_INTERVAL": "2",
             # Two cores: a few renders at a time per worker keep a restarting worker from starving.

@@ -152,6 +152,7 @@ async def cluster(
             "FAL_UPLOAD_URL": fal_url,
             "RUN_WORKER": "false",
             "PROVIDER_POLL_SECONDS": "0.5",
+            "WORKER_POLL_SECONDS": "0.2",
             "WELCOME_BONUS": "100",
             "WEBHOOK_SECRET": SECRET,
             "LOG_FORMAT": "json",

@@ -181,6 +181,7 @@ async def start_bot(tmp_path: Path, redis_url: str, redis: Redis) -> AsyncIterat
                     "WELCOME_BONUS": "50",
                     "RUN_WORKER": "true",
                     "PROVIDER_POLL_SECONDS": "0.2",
+                    "WORKER_POLL_SECONDS": "0.2",
                     **env,
                 }
             )
