@@ -15,7 +15,7 @@ PRICE = 8
 
 async def balance_text(chat: Chat) -> str:
     await chat.say("/menu", "UGC Bot")
-    return shown(await chat.tap("💰 Balance", "Balance:"))
+    return shown(await chat.tap("💰 Balance", "Recent transactions"))
 
 
 async def test_a_free_preview_arrives_as_a_video_and_the_user_still_pays_after(bot: RunningBot) -> None:
