@@ -30,6 +30,14 @@ def _look(message: Message) -> tuple[Any, ...]:
     return (shown(message), media, str(message["buttons"]), message["deleted"])
 
 
+def _only_lost_its_keyboard(before: tuple[Any, ...] | None, message: Message) -> bool:
+    """An old window whose buttons the bot took away (a new window is on its way): not the answer itself."""
+    if before is None or message["buttons"]:
+        return False
+    now = _look(message)
+    return (now[0], now[1], now[3]) == (before[0], before[1], before[3]) and before[2] != now[2]
+
+
 @dataclass
 class Chat:
     tg: ControlClient
@@ -54,7 +62,10 @@ class Chat:
             fresh = [
                 m
                 for m in messages
-                if m["from"] == "bot" and before.get(m["message_id"]) != _look(m) and expect in _visible(m)
+                if m["from"] == "bot"
+                and before.get(m["message_id"]) != _look(m)
+                and not _only_lost_its_keyboard(before.get(m["message_id"]), m)
+                and expect in _visible(m)
             ]
             return fresh[-1] if fresh else None
 
