@@ -238,7 +238,7 @@ async def build_runtime(
             throttle=RedisThrottle(redis),
             previews_per_hour=settings.previews_per_hour,
             # The default style first (the one a draft starts with), then the others in the file's order.
-            caption_styles=sorted(captioner.names(), key=lambda name: name != captioner.styles.default),
+            caption_styles=sorted(captioner.styles.names, key=lambda name: name != captioner.styles.default),
         )
         bot = create_bot(settings)
         stack.push_async_callback(bot.session.close)

@@ -17,15 +17,11 @@ class StyledCaptioner:
     burner: CaptionBurner
     styles: CaptionStyles
 
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.styles.styles)
-
     async def burn(
         self, video: Path, words: Sequence[WordTiming], style: str | None, *, workdir: Path
     ) -> Path:
         """``style`` by name; an unknown or missing name (a style removed from YAML) gets the default."""
-        chosen = self.styles.styles.get(style or "") or self.styles.styles[self.styles.default]
-        return await self.burner.burn(video, words, chosen, workdir=workdir)
+        return await self.burner.burn(video, words, self.styles.style(style), workdir=workdir)
 
 
 def build_captioner(path: Path) -> StyledCaptioner:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import shutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from app.services.providers import (
     TalkingVideoMaker,
     WordTiming,
 )
-from app.services.speech.local import estimate_word_timings
+from app.services.speech.timings import word_timings
 from app.services.steps import StepLog
 from app.services.storage.keys import generation_key
 from app.services.video.thumbnail import make_thumbnail
@@ -253,26 +252,14 @@ class Pipeline:
         """The take is in storage; its word timings (the provider's, else an estimate) for captions."""
         if not info.speech_key or not await self.storage.exists(info.speech_key):
             raise MissingInput(f"the speech {info.speech_key or '(none)'} is not in storage")
-        words: Sequence[WordTiming] | None = None
-        if info.speech_words_key:
-            words = await self._stored_words(info.speech_words_key)
-        if words is None:
-            words = estimate_word_timings(info.script, info.speech_seconds)
+        words = await word_timings(
+            self.storage,
+            info.speech_words_key,
+            script=info.script,
+            seconds=info.speech_seconds,
+            scratch=self.scratch_dir / "words",
+        )
         return {"words": words_to_data(words), "seconds": info.speech_seconds}
-
-    async def _stored_words(self, key: str) -> tuple[WordTiming, ...] | None:
-        work = self.scratch_dir / "words"
-        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-        dest = work / f"{abs(hash(key))}.json"
-        try:
-            await self.storage.get_file(key, dest)
-            data = json.loads(await asyncio.to_thread(dest.read_text, encoding="utf-8"))
-            return tuple(WordTiming(str(w), float(s), float(e)) for w, s, e in data)
-        except (FileNotFoundError, ValueError, TypeError) as exc:
-            log.warning("stored word timings unusable; estimating", key=key, error=str(exc))
-            return None
-        finally:
-            dest.unlink(missing_ok=True)
 
     async def _backdrop(self, info: GenerationInfo, files: _Files) -> dict[str, Any]:
         """The character on a flat chroma-green backdrop, ready to be keyed out of the talking video."""

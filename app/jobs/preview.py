@@ -4,7 +4,6 @@ sent to the user as a new message. Nothing is charged and nothing is stored; any
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from app.logs import get_logger
 from app.services.catalog import Catalog
 from app.services.media_probe import MediaProblem, probe
 from app.services.providers import ObjectStorage, ProviderError, RenderedVideo, WordTiming
-from app.services.speech.local import estimate_word_timings
+from app.services.speech.timings import word_timings
 from app.services.storage.copies import LocalCopies
 from app.services.video.thumbnail import make_thumbnail
 from dialogs.hooks.create import text_or
@@ -171,17 +170,13 @@ class DraftPreview:
 
     async def _words(self, draft: Draft, work: Path) -> tuple[WordTiming, ...]:
         """The provider's word timings when the take came with them, else an estimate from the script."""
-        if draft.speech_words_key:
-            dest = work / "words.json"
-            try:
-                await self.storage.get_file(draft.speech_words_key, dest)
-                data = json.loads(await asyncio.to_thread(dest.read_text, encoding="utf-8"))
-                return tuple(WordTiming(str(w), float(s), float(e)) for w, s, e in data)
-            except (OSError, ValueError, TypeError) as exc:
-                log.warning(
-                    "stored word timings unusable; estimating", key=draft.speech_words_key, error=str(exc)
-                )
-        return estimate_word_timings(draft.script or "", draft.speech_seconds or 0.0)
+        return await word_timings(
+            self.storage,
+            draft.speech_words_key,
+            script=draft.script or "",
+            seconds=draft.speech_seconds or 0.0,
+            scratch=work,
+        )
 
     async def _send(self, user_id: int, preview: _Preview, locale: str) -> None:
         await self.bot.send_video(
