@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check-catalog": ("app.cli.check_catalog", "validate catalog/: characters, voices, images, samples"),
     "preview": ("app.cli.preview", "render every window to HTML and the flow graph to SVG"),
     "migrate": ("app.cli.migrate", "apply database migrations"),
+    "catalog": ("app.cli.catalog", "catalog tools: sync-voices checks catalog voices against ElevenLabs"),
+    "storage": ("app.cli.storage", "storage tools: init makes the bucket and its tmp/ lifecycle rule"),
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from aerich.models import Aerich
 from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
@@ -16,6 +18,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import BgManagerFactory
 from aiogram_dialog.api.entities import DIALOG_EVENT_NAME
+from aiohttp import web
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.asyncio import Redis
@@ -26,6 +29,7 @@ from app.config import Settings
 from app.db.migrations import migration_files
 from app.db.setup import APP as DB_APP
 from app.db.setup import DatabaseUrlError, check_db, close_db, init_db
+from app.domain.pricing import Pricing
 from app.fsm.embedded import EmbeddedRedis, EmbeddedRedisError
 from app.fsm.storage import build_storage
 from app.jobs.captions import StyledCaptioner, build_captioner
@@ -35,24 +39,41 @@ from app.jobs.pipeline import Pipeline
 from app.jobs.preview import DraftPreview
 from app.jobs.queue import ArqJobQueue
 from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
+from app.jobs.wakeups import RenderWakeups
 from app.jobs.worker import WorkerConfig, WorkerParts, build_worker, worker_running
 from app.logs import get_logger, mask_url, setup_logging
 from app.services.catalog import Catalog
 from app.services.container import Services, build_services
+from app.services.fal.inputs import FalInputs, FalUploads, PresignedInputs
 from app.services.fal.queue import FalQueueClient, new_http_client
+from app.services.fal.webhook import FalWebhookEndpoint, FalWebhookVerifier
 from app.services.faq import FaqCatalog
 from app.services.image.local import LocalImageEditor
+from app.services.image.nano_banana import NanoBananaEditor
 from app.services.pricing import load_pricing
-from app.services.providers import ObjectStorage, ProviderError, TalkingVideoMaker
+from app.services.providers import (
+    ImageEditor,
+    ObjectStorage,
+    OperatorAlerts,
+    ProviderError,
+    SpeechSynthesizer,
+    TalkingVideoMaker,
+)
+from app.services.speech.elevenlabs import ElevenLabsSpeech
 from app.services.speech.local import LocalSpeech
+from app.services.speech.reuse import ReusingSpeech
 from app.services.steps import StepLog
+from app.services.storage.files_route import LocalFilesRoute
 from app.services.storage.local import LocalStorage
 from app.services.storage.s3 import S3Storage
 from app.services.throttle import RedisThrottle
 from app.services.video.compose import FfmpegCompositor
 from app.services.video.local import LocalVideoMaker
+from app.services.video.omnihuman import MODEL as OMNIHUMAN_MODEL
+from app.services.video.omnihuman import MODEL_V1 as OMNIHUMAN_MODEL_V1
 from app.services.video.omnihuman import OmniHumanVideo
 from app.telegram import InFlightUpdates, LogContextMiddleware, UserContextMiddleware, create_bot
+from app.telegram.alerts import TelegramAlerts
 from app.telegram.media_ids import RedisMediaIdStorage
 from app.telegram.middlewares import BackgroundUserMiddleware
 from app.web import HealthCheck
@@ -61,7 +82,8 @@ from dialogs.compile import CompiledFlows, compile_flows
 from dialogs.flowfile import load_validated
 from dialogs.hooks import build_registry
 from dialogs.i18n import TextCatalog
-from dialogs.registry import SERVICES_KEY
+from dialogs.loader import LoadedFlows
+from dialogs.registry import SERVICES_KEY, HookRegistry
 
 log = get_logger(__name__)
 
@@ -72,6 +94,8 @@ PRICING_FILE = "catalog/pricing.yaml"
 CAPTIONS_FILE = "catalog/captions.yaml"
 # Days the object storage keeps draft uploads under tmp/ (a generation keeps its own copies).
 TMP_DAYS = 7
+FAL_WEBHOOK_PATH = "/fal/webhook"
+FILES_PATH = "/files"
 # How long closing the runtime waits for updates in progress before closing what they use.
 DRAIN_SECONDS = 10.0
 
@@ -105,7 +129,10 @@ class Runtime:
     webhook_secret_generated: bool = False
     sets_commands: bool = True
     running_worker: Worker | None = None
-    """False in worker-only processes: the bot's command menu is the bots' business."""
+    routes: list[web.RouteDef] = field(default_factory=list)
+    """Extra routes of the web server: fal.ai's webhook, signed local files."""
+    providers: dict[str, str] = field(default_factory=dict)
+    """Which provider does what, for the start-up log and ``/health``."""
     _started: bool = field(default=False, repr=False)
     _worker_stack: AsyncExitStack | None = field(default=None, repr=False)
 
@@ -181,6 +208,35 @@ class Runtime:
                 log.warning("telegram: setMyCommands failed", locale=locale, error=str(exc))
 
 
+@dataclass(frozen=True)
+class _Editable:
+    """What product editors change in YAML: flows and texts, FAQ, catalog, prices, caption styles."""
+
+    registry: HookRegistry
+    loaded: LoadedFlows
+    texts: TextCatalog
+    faq: FaqCatalog
+    catalog: Catalog
+    pricing: Pricing
+    captioner: StyledCaptioner
+
+
+def _load_editable(settings: Settings) -> _Editable:
+    registry = build_registry()
+    loaded, texts = load_validated(settings.flows_path, registry)
+    root = settings.flows_path.parent
+    return _Editable(
+        registry=registry,
+        loaded=loaded,
+        texts=texts,
+        faq=FaqCatalog.load(root / FAQ_FILE, texts.locales, texts.default_locale),
+        # Absolute paths: aiogram-dialog keys uploaded files by path; every process must name a file alike.
+        catalog=Catalog.load((root / CATALOG_DIR).resolve(), texts.locales, texts.default_locale),
+        pricing=load_pricing(root / PRICING_FILE),
+        captioner=build_captioner(root / CAPTIONS_FILE),
+    )
+
+
 @asynccontextmanager
 async def build_runtime(
     settings: Settings, *, configure_logs: bool = True, with_worker: bool | None = None
@@ -204,14 +260,9 @@ async def build_runtime(
             ],
         )
     # Flows first: a typo in YAML must stop the start before any process or connection is opened.
-    registry = build_registry()
-    loaded, texts = load_validated(settings.flows_path, registry)
-    root = settings.flows_path.parent
-    faq = FaqCatalog.load(root / FAQ_FILE, texts.locales, texts.default_locale)
-    # Absolute paths: aiogram-dialog keys uploaded files by path, and every process must name a file alike.
-    catalog = Catalog.load((root / CATALOG_DIR).resolve(), texts.locales, texts.default_locale)
-    pricing = load_pricing(root / PRICING_FILE)
-    captioner = build_captioner(root / CAPTIONS_FILE)
+    edited = _load_editable(settings)
+    registry, loaded, texts = edited.registry, edited.loaded, edited.texts
+    faq, catalog, pricing, captioner = edited.faq, edited.catalog, edited.pricing, edited.captioner
 
     async with AsyncExitStack() as stack:
         redis, redis_label = await _open_redis(settings, stack)
@@ -222,6 +273,14 @@ async def build_runtime(
         jobs = ArqJobQueue(ArqRedis(connection_pool=redis.connection_pool))
         storage_backend = await _open_object_storage(settings, stack)
         scratch_dir = settings.scratch_dir.resolve()
+        bot = create_bot(settings)
+        stack.push_async_callback(bot.session.close)
+        throttle = RedisThrottle(redis)
+        alerts = TelegramAlerts(bot, _admin_chats(settings), throttle)
+        providers = await _providers(
+            settings, stack, storage=storage_backend, scratch_dir=scratch_dir, alerts=alerts
+        )
+        log.info("providers", **providers.labels, storage=_storage_label(settings))
         services = build_services(
             texts=texts,
             faq=faq,
@@ -230,18 +289,16 @@ async def build_runtime(
             catalog=catalog,
             pricing=pricing,
             storage=storage_backend,
-            speech=LocalSpeech(),
-            image_editor=LocalImageEditor(),
-            video_maker=await _video_maker(settings, stack, scratch_dir),
+            speech=providers.speech,
+            image_editor=providers.image_editor,
+            video_maker=providers.video_maker,
             jobs=jobs,
             scratch_dir=scratch_dir,
-            throttle=RedisThrottle(redis),
+            throttle=throttle,
             previews_per_hour=settings.previews_per_hour,
             # The default style first (the one a draft starts with), then the others in the file's order.
             caption_styles=sorted(captioner.styles.names, key=lambda name: name != captioner.styles.default),
         )
-        bot = create_bot(settings)
-        stack.push_async_callback(bot.session.close)
         # Uploaded photos, samples and videos are re-sent by file_id from any process sharing this Redis.
         media_ids = RedisMediaIdStorage(redis, namespace=str(bot.id))
 
@@ -280,6 +337,10 @@ async def build_runtime(
             ),
             bot=bot,
             jobs=jobs,
+            park_after=settings.fal_webhook_fallback_seconds if providers.fal_webhooks else None,
+        )
+        routes = _routes(
+            settings, storage=storage_backend, providers=providers, redis=redis, services=services, jobs=jobs
         )
         worker_config = WorkerConfig(
             concurrency=settings.worker_concurrency,
@@ -309,6 +370,8 @@ async def build_runtime(
             worker_config=worker_config,
             webhook_secret=webhook_secret,
             webhook_secret_generated=generated,
+            routes=routes,
+            providers=providers.labels | {"storage": _storage_label(settings)},
         )
         dispatcher.startup.register(runtime.set_commands)
         stack.push_async_callback(runtime.shutdown)
@@ -339,6 +402,7 @@ def _worker_parts(
     delivery: DialogDelivery,
     bot: Bot,
     jobs: ArqJobQueue,
+    park_after: float | None,
 ) -> WorkerParts:
     """The pipeline and the scheduled tasks a worker runs (built in every process; cheap when unused)."""
     # Several beats fit in STALE_AFTER, so a live worker is never taken for a dead one.
@@ -358,6 +422,8 @@ def _worker_parts(
         poll_interval=settings.provider_poll_seconds,
         heartbeats=heartbeats,
         clock=services.clock,
+        costs=services.costs,
+        park_after=park_after,
     )
     return WorkerParts(
         pipeline=pipeline,
@@ -387,11 +453,43 @@ def _worker_parts(
             video_maker=LocalVideoMaker(),
             captioner=captioner,
         ),
+        queue=jobs,
     )
 
 
+def _admin_chats(settings: Settings) -> tuple[int, ...]:
+    return (settings.admin_chat_id,) if settings.admin_chat_id is not None else settings.admin_ids
+
+
+def _storage_label(settings: Settings) -> str:
+    if settings.storage_backend == "s3":
+        return f"s3 bucket {settings.s3_bucket} at {settings.s3_endpoint_url or 'AWS'}"
+    return f"local ({settings.storage_root})" + (" with signed links" if settings.public_url else "")
+
+
+def _routes(
+    settings: Settings,
+    *,
+    storage: ObjectStorage,
+    providers: Providers,
+    redis: Redis,
+    services: Services,
+    jobs: ArqJobQueue,
+) -> list[web.RouteDef]:
+    """Routes of the web server beside Telegram's webhook and /health: fal.ai's webhook, signed files."""
+    routes: list[web.RouteDef] = []
+    if providers.fal_webhooks and providers.fal_http is not None:
+        verifier = FalWebhookVerifier(providers.fal_http, jwks_url=settings.fal_jwks_url)
+        wakeups = RenderWakeups(redis, StepLog(services.clock), jobs)
+        routes.append(web.post(FAL_WEBHOOK_PATH, FalWebhookEndpoint(verifier, wakeups.on_fal_event).handle))
+    if isinstance(storage, LocalStorage) and storage.signer is not None:
+        files = LocalFilesRoute(storage)
+        routes.append(web.get(FILES_PATH + "/{key:.+}", files.handle))
+    return routes
+
+
 def _daily_summary(settings: Settings, bot: Bot, services: Services) -> DailySummary | None:
-    chats = (settings.admin_chat_id,) if settings.admin_chat_id is not None else settings.admin_ids
+    chats = _admin_chats(settings)
     if not chats:
         return None
     return DailySummary(bot=bot, generations=services.generations, clock=services.clock, chats=chats)
@@ -399,7 +497,12 @@ def _daily_summary(settings: Settings, bot: Bot, services: Services) -> DailySum
 
 async def _open_object_storage(settings: Settings, stack: AsyncExitStack) -> ObjectStorage:
     if settings.storage_backend == "local":
-        return LocalStorage(settings.storage_root)
+        if settings.public_url is None:
+            return LocalStorage(settings.storage_root)
+        # Signed links to our files (for fal.ai, for videos over Telegram's upload limit) served at /files/.
+        return LocalStorage(
+            settings.storage_root, public_url=settings.public_url, signing_key=_files_signing_key(settings)
+        )
     bucket, key_id, secret = settings.s3_bucket, settings.s3_access_key_id, settings.s3_secret_access_key
     if bucket is None or key_id is None or secret is None:
         raise StartupError("STORAGE_BACKEND=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY")
@@ -412,25 +515,123 @@ async def _open_object_storage(settings: Settings, stack: AsyncExitStack) -> Obj
         await storage.ensure_bucket()
         # Draft uploads (backgrounds, takes, look edits) live under tmp/; the bucket forgets them in a week.
         await storage.expire_prefix("tmp/", TMP_DAYS)
+        await storage.abort_incomplete_uploads(1)
     except ProviderError as exc:
         raise StartupError(f"S3_ENDPOINT_URL/S3_BUCKET: cannot use {where}: {exc.detail or exc}") from None
     return storage
 
 
-async def _video_maker(settings: Settings, stack: AsyncExitStack, scratch_dir: Path) -> TalkingVideoMaker:
-    """OmniHuman on fal.ai when configured (VIDEO_PROVIDER, FAL_KEY), else the local ffmpeg render."""
-    if settings.uses_omnihuman and settings.fal_key is not None:
-        http = new_http_client()
+@dataclass
+class Providers:
+    """The speech, look-edit and video providers this process uses, and what ``/health`` says of them."""
+
+    speech: SpeechSynthesizer
+    image_editor: ImageEditor
+    video_maker: TalkingVideoMaker
+    labels: dict[str, str]
+    fal_webhooks: bool = False
+    fal_http: httpx.AsyncClient | None = None
+
+
+async def _providers(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    storage: ObjectStorage,
+    scratch_dir: Path,
+    alerts: OperatorAlerts,
+) -> Providers:
+    """Each provider by its setting: ``auto`` is the real one when its key is set, the local one otherwise."""
+    labels: dict[str, str] = {}
+    speech: SpeechSynthesizer
+    if settings.uses_elevenlabs and settings.elevenlabs_api_key is not None:
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(180.0, connect=10.0), follow_redirects=False, trust_env=False
+        )
         stack.push_async_callback(http.aclose)
+        eleven = ElevenLabsSpeech(
+            http=http,
+            api_key=settings.elevenlabs_api_key.get_secret_value(),
+            base_url=settings.elevenlabs_url,
+            model_id=settings.elevenlabs_model,
+            output_format=settings.elevenlabs_output_format,
+            concurrency=settings.elevenlabs_concurrency,
+            alerts=alerts,
+        )
+        # A take of the same text by the same voice is read back from storage, not paid for again.
+        speech = ReusingSpeech(eleven, storage, scratch_dir=scratch_dir / "speech-reuse")
+        labels["speech"] = f"elevenlabs ({settings.elevenlabs_model}, {settings.elevenlabs_output_format})"
+    else:
+        speech = LocalSpeech()
+        labels["speech"] = "local (espeak-ng)"
+
+    fal: FalQueueClient | None = None
+    fal_http: httpx.AsyncClient | None = None
+    inputs: FalInputs | None = None
+    if settings.fal_key is not None and (settings.uses_omnihuman or settings.nano_banana_model is not None):
+        fal_http = new_http_client()
+        stack.push_async_callback(fal_http.aclose)
         fal = FalQueueClient(
-            http,
+            fal_http,
             settings.fal_key.get_secret_value(),
             queue_url=settings.fal_queue_url,
             rest_url=settings.fal_rest_url,
             upload_url=settings.fal_upload_url,
         )
-        return OmniHumanVideo(fal, resolution=settings.omnihuman_resolution)
-    return LocalVideoMaker(spool=scratch_dir / "local-video")
+        if settings.fal_inputs == "presigned":
+            inputs = PresignedInputs(storage, expires=settings.s3_presign_seconds)
+        else:
+            inputs = FalUploads(fal)
+
+    image_editor: ImageEditor
+    model = settings.nano_banana_model
+    if fal is not None and inputs is not None and model is not None:
+        image_editor = NanoBananaEditor(fal, inputs, model=model, output_format=settings.image_output_format)
+        labels["image"] = f"{model} on fal.ai"
+    else:
+        image_editor = LocalImageEditor()
+        labels["image"] = "local (Pillow)"
+
+    video_maker: TalkingVideoMaker
+    webhooks = settings.uses_fal_webhooks and settings.public_url is not None
+    if fal is not None and inputs is not None and settings.uses_omnihuman:
+        omnihuman_model = OMNIHUMAN_MODEL_V1 if settings.omnihuman_model == "v1" else OMNIHUMAN_MODEL
+        video_maker = OmniHumanVideo(
+            fal,
+            inputs=inputs,
+            resolution=settings.omnihuman_resolution,
+            model=omnihuman_model,
+            webhook_url=f"{settings.public_url}{FAL_WEBHOOK_PATH}" if webhooks else None,
+        )
+        how = "webhooks + polling fallback" if webhooks else "polling"
+        labels["video"] = f"{omnihuman_model} {settings.omnihuman_resolution} on fal.ai ({how})"
+    else:
+        video_maker = LocalVideoMaker(spool=scratch_dir / "local-video")
+        labels["video"] = "local (ffmpeg)"
+        webhooks = False
+    if fal is not None:
+        labels["fal_inputs"] = settings.fal_inputs
+    return Providers(speech, image_editor, video_maker, labels, fal_webhooks=webhooks, fal_http=fal_http)
+
+
+def _files_signing_key(settings: Settings) -> bytes:
+    """FILES_SIGNING_KEY, or a random key kept in DATA_DIR (every process on the machine signs alike)."""
+    if settings.files_signing_key is not None:
+        return settings.files_signing_key.get_secret_value().encode()
+    path = settings.data_dir / "files-signing.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this machine made it a moment ago
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+    return key
 
 
 def _window_state(compiled: CompiledFlows, window: tuple[str, str]) -> State:
@@ -445,7 +646,12 @@ def _secrets(settings: Settings) -> list[str]:
     """Values the logs must never show, beside the bot token and the webhook secret."""
     return [
         secret.get_secret_value()
-        for secret in (settings.fal_key, settings.s3_secret_access_key)
+        for secret in (
+            settings.fal_key,
+            settings.s3_secret_access_key,
+            settings.elevenlabs_api_key,
+            settings.files_signing_key,
+        )
         if secret is not None
     ]
 

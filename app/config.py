@@ -37,8 +37,22 @@ EXPECTED: dict[str, str] = {
     "welcome_bonus": "an integer ≥ 0",
     "admin_ids": "a comma-separated list of Telegram user ids, e.g. 123,456",
     "flows_path": "a path to the flows YAML file",
+    "files_signing_key": "at least 16 characters",
+    "s3_presign_seconds": "an integer from 60 to 604800 (7 days)",
+    "elevenlabs_output_format": "an ElevenLabs output format such as mp3_44100_128 or opus_48000_64",
+    "elevenlabs_concurrency": "an integer from 1 to 15 (your plan's concurrency)",
+    "public_url": "the public http(s) URL of this bot's web server, e.g. https://bot.example.com",
 }
-SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret"})
+SECRET_FIELDS = frozenset(
+    {
+        "telegram_bot_token",
+        "webhook_secret",
+        "fal_key",
+        "elevenlabs_api_key",
+        "s3_secret_access_key",
+        "files_signing_key",
+    }
+)
 
 
 class ConfigError(ValueError):
@@ -86,12 +100,29 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = "auto"
+    s3_presign_seconds: int = Field(3600, ge=60, le=604800)
+    # Where this bot's web server is reachable from the internet (fal.ai webhooks, signed file URLs).
+    public_url: str | None = None
+    files_signing_key: SecretStr | None = Field(None, min_length=16)
     # Providers: "auto" uses the real one when its key is set, the local one otherwise.
-    video_provider: Literal["auto", "local", "omnihuman"] = "auto"
+    tts_provider: Literal["auto", "local", "elevenlabs"] = "auto"
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_url: str = "https://api.elevenlabs.io"
+    elevenlabs_model: str = Field("eleven_multilingual_v2", min_length=1)
+    elevenlabs_output_format: str = Field("mp3_44100_128", pattern=r"^(mp3|opus|pcm|wav|ulaw|alaw)_[0-9_]+$")
+    elevenlabs_concurrency: int = Field(3, ge=1, le=15)
+    image_provider: Literal["auto", "local", "nano-banana", "nano-banana-pro"] = "auto"
+    image_output_format: Literal["png", "jpeg"] = "png"
+    video_provider: Literal["auto", "local", "omnihuman", "fal"] = "auto"
+    omnihuman_model: Literal["v1.5", "v1"] = "v1.5"
     fal_key: SecretStr | None = None
     fal_queue_url: str = "https://queue.fal.run"
     fal_rest_url: str = "https://rest.fal.ai"
     fal_upload_url: str = "https://v3.fal.media"
+    fal_inputs: Literal["upload", "presigned"] = "upload"
+    fal_webhooks: bool | None = None
+    fal_jwks_url: str = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+    fal_webhook_fallback_seconds: int = Field(60, ge=5, le=3600)
     omnihuman_resolution: Literal["720p", "1080p"] = "720p"
     # Generation workers (arq on the same Redis).
     run_worker: bool | None = None
@@ -190,22 +221,59 @@ class Settings(BaseSettings):
     def _s3_endpoint(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value).rstrip("/")
 
-    @field_validator("fal_queue_url", "fal_rest_url", "fal_upload_url")
+    @field_validator("fal_queue_url", "fal_rest_url", "fal_upload_url", "fal_jwks_url", "elevenlabs_url")
     @classmethod
-    def _fal_url(cls, value: str) -> str:
+    def _service_url(cls, value: str) -> str:
         return _http_url(value).rstrip("/")
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value).rstrip("/")
+
     @model_validator(mode="after")
-    def _omnihuman_needs_key(self) -> Settings:
-        if self.video_provider == "omnihuman" and self.fal_key is None:
-            raise ValueError("FAL_KEY: required when VIDEO_PROVIDER=omnihuman")
+    def _providers_need_keys(self) -> Settings:
+        if self.video_provider in {"omnihuman", "fal"} and self.fal_key is None:
+            raise ValueError(f"FAL_KEY: required when VIDEO_PROVIDER={self.video_provider}")
+        if self.image_provider.startswith("nano-banana") and self.fal_key is None:
+            raise ValueError(f"FAL_KEY: required when IMAGE_PROVIDER={self.image_provider}")
+        if self.tts_provider == "elevenlabs" and self.elevenlabs_api_key is None:
+            raise ValueError("ELEVENLABS_API_KEY: required when TTS_PROVIDER=elevenlabs")
+        if self.fal_webhooks and self.public_url is None:
+            raise ValueError("PUBLIC_URL: required when FAL_WEBHOOKS=true (fal.ai posts results there)")
+        if self.fal_inputs == "presigned" and self.storage_backend == "local" and self.public_url is None:
+            raise ValueError(
+                "PUBLIC_URL: required when FAL_INPUTS=presigned with local storage (fal.ai reads files there)"
+            )
         return self
 
     @property
     def uses_omnihuman(self) -> bool:
-        return self.video_provider == "omnihuman" or (
+        return self.video_provider in {"omnihuman", "fal"} or (
             self.video_provider == "auto" and self.fal_key is not None
         )
+
+    @property
+    def uses_elevenlabs(self) -> bool:
+        return self.tts_provider == "elevenlabs" or (
+            self.tts_provider == "auto" and self.elevenlabs_api_key is not None
+        )
+
+    @property
+    def nano_banana_model(self) -> str | None:
+        """The fal.ai model that edits looks, or None for the local editor."""
+        if self.image_provider == "local" or (self.image_provider == "auto" and self.fal_key is None):
+            return None
+        return (
+            "fal-ai/nano-banana-pro/edit"
+            if self.image_provider == "nano-banana-pro"
+            else "fal-ai/nano-banana/edit"
+        )
+
+    @property
+    def uses_fal_webhooks(self) -> bool:
+        """fal.ai reports finished renders to PUBLIC_URL (polling stays the fallback); auto: if it is set."""
+        return self.public_url is not None if self.fal_webhooks is None else self.fal_webhooks
 
     @model_validator(mode="after")
     def _webhook_needs_token(self) -> Settings:

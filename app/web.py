@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -83,8 +83,13 @@ def create_app(
     webhook: WebhookEndpoint | None = None,
     webhook_path: str = "/webhook",
     health_timeout: float = 2.0,
+    routes: Sequence[web.RouteDef] = (),
+    providers: Mapping[str, str] | None = None,
 ) -> web.Application:
-    """The aiohttp application; the caller runs it (AppRunner) and owns the collaborators."""
+    """The aiohttp application; the caller runs it (AppRunner) and owns the collaborators.
+
+    ``routes`` are more endpoints (fal.ai's webhook, signed files); ``providers`` says in ``/health`` which
+    provider does what (never a key)."""
     app = web.Application()
 
     async def index(request: web.Request) -> web.Response:
@@ -95,10 +100,14 @@ def create_app(
         results = await asyncio.gather(*(_probe(name, health_checks[name], health_timeout) for name in names))
         body: dict[str, str] = dict(zip(names, results, strict=True))
         ok = all(result == "ok" for result in results)
-        return web.json_response({"status": "ok" if ok else "degraded", **body}, status=200 if ok else 503)
+        answer: dict[str, Any] = {"status": "ok" if ok else "degraded", **body}
+        if providers:
+            answer["providers"] = dict(providers)
+        return web.json_response(answer, status=200 if ok else 503)
 
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
+    app.router.add_routes(routes)
     if webhook is not None:
         app.router.add_post(webhook_path, webhook.handle)
 

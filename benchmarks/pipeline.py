@@ -116,7 +116,7 @@ class SlowTalkingVideo:
         self._random = random.Random(seed)
         self.requests: dict[str, Request] = {}
 
-    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+    async def submit(self, image: Path, speech: Path, *, workdir: Path, reference: str = "") -> str:
         request_id = f"bench-{len(self.requests) + 1}"
         now = time.monotonic()
         self.requests[request_id] = Request(now, now + self._random.uniform(*self._latency))

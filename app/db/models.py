@@ -138,3 +138,32 @@ class GenerationStep(Model):
         table = "generation_steps"
         table_description = "Pipeline steps of a generation: outputs and provider request ids"
         unique_together = (("generation_id", "step"),)
+
+
+class ProviderCall(Model):
+    """One paid call to an outside provider and what it cost (an estimate): the operators' cost ledger.
+
+    Rows are only added. ``generation`` is set for calls made for a video, ``user`` for calls made while a
+    user was setting one up (a take, a look edit); both are kept when the generation or user goes.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    provider = fields.CharField(max_length=32)
+    model = fields.CharField(max_length=128)
+    units = fields.FloatField()
+    unit = fields.CharField(max_length=16)
+    # Millionths of a US dollar: exact sums on every database.
+    usd_micros = fields.BigIntField()
+    request_id = fields.CharField(max_length=128, null=True)
+    user_id = fields.BigIntField(null=True)
+    generation_id = fields.BigIntField(null=True)
+    purpose = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "provider_calls"
+        table_description = "Paid provider calls: provider, model, units and estimated USD"
+        # Admin stats sum costs over a time window, per provider.
+        indexes = (("created_at",), ("generation_id",))
+        # A call recorded again (a step retried after a crash) is one call: the provider's id says so.
+        unique_together = (("provider", "request_id"),)

@@ -59,6 +59,13 @@ async def begin(generation_id: int, step: Step, now: datetime) -> StepRecord:
     return found
 
 
+async def give_back(generation_id: int, step: Step) -> None:
+    """Uncount the attempt of a step that paused (waiting on a provider's webhook) rather than failed."""
+    await GenerationStep.filter(
+        generation_id=generation_id, step=step.value, status=StepStatus.RUNNING.value, attempts__gt=0
+    ).update(attempts=F("attempts") - 1)
+
+
 async def set_request(generation_id: int, step: Step, request_id: str) -> None:
     await GenerationStep.filter(generation_id=generation_id, step=step.value).update(request_id=request_id)
 

@@ -29,12 +29,14 @@ from app.jobs.heartbeat import Heartbeats
 from app.logs import get_logger
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
+from app.services.costs import CostLedger, Purpose
 from app.services.generations import Generations
 from app.services.media_probe import MediaProblem, MediaToolError, probe
 from app.services.providers import (
     EditRefused,
     ImageEditor,
     ObjectStorage,
+    ProviderCost,
     ProviderError,
     RenderedVideo,
     TalkingVideoMaker,
@@ -114,6 +116,14 @@ class MissingInput(Exception):  # noqa: N818  (reads as the situation)
     """A file the generation was confirmed with is gone from storage."""
 
 
+class Parked(Exception):  # noqa: N818  (reads as the situation)
+    """The provider renders and will report by webhook: the job steps aside for ``seconds`` (or a wake-up)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"waiting for the provider's webhook, polling again in {seconds:.0f} s")
+        self.seconds = seconds
+
+
 class SettledElsewhere(Exception):  # noqa: N818  (reads as the situation)
     """The generation was finished (failed by the reaper, say) while this job worked on it."""
 
@@ -136,18 +146,25 @@ class Pipeline:
     video_deadline: float = 30 * 60.0
     max_take_ups: int = MAX_TAKE_UPS
     heartbeats: Heartbeats | None = None
+    costs: CostLedger | None = None
+    park_after: float | None = None
+    """Set when the video provider reports by webhook: instead of polling in a loop, the job parks for this
+    many seconds (a webhook wakes it earlier) and the worker serves other jobs meanwhile."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Clock = field(default_factory=SystemClock)
     """The clock the step log writes ``started_at`` with: the video deadline is measured against it."""
 
-    async def run(self, generation_id: int) -> None:
-        """Render and deliver ``generation_id`` from where it stands; one no longer in progress is left be."""
+    async def run(self, generation_id: int) -> float | None:
+        """Render and deliver ``generation_id`` from where it stands; one no longer in progress is left be.
+
+        Returns None when the job is over (delivered or failed), or the seconds after which to run it again
+        when it parked to wait for a provider's webhook."""
         info = await self.generations.get(generation_id)
         if info is None or not info.active:
-            return
+            return None
         if info.attempts >= self.max_take_ups:
             await self._fail(info, "internal", f"the worker stopped {info.attempts} times on this video")
-            return
+            return None
         info = await self.generations.take_up(generation_id)
         work = self.scratch_dir / "generations" / str(info.id)
         beating = self.heartbeats.track(info.id) if self.heartbeats else contextlib.nullcontext()
@@ -159,6 +176,13 @@ class Pipeline:
             # runs it again and it resumes at the first unfinished step.
             log.info("generation interrupted; it resumes where it stopped", generation_id=info.id)
             raise
+        except Parked as parked:
+            until = self.clock.now() + timedelta(seconds=parked.seconds)
+            if await self.generations.park(info.id, until=until):
+                log.info("generation parked until the provider reports", generation_id=info.id,
+                         seconds=parked.seconds)  # fmt: skip
+                return parked.seconds
+            return None
         except (SettledElsewhere, GenerationStateError) as exc:
             # The reaper (or an operator) failed it meanwhile: refunded and told once already, by them.
             log.warning("generation finished while this job worked on it; stopping", generation_id=info.id,
@@ -172,8 +196,9 @@ class Pipeline:
             await self._fail(info, "internal", f"{type(exc).__name__}: {exc}")
         else:
             await asyncio.to_thread(shutil.rmtree, work, True)
-            return
+            return None
         await asyncio.to_thread(shutil.rmtree, work, True)
+        return None
 
     async def _run(self, info: GenerationInfo, work: Path) -> None:
         await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
@@ -226,6 +251,9 @@ class Pipeline:
                 return record.output
             try:
                 output = await action(record)
+            except Parked:
+                await self.steps.give_back(info.id, step)
+                raise
             except ProviderError as exc:
                 await self.steps.set_error(info.id, step, f"{exc.reason}: {exc.detail}")
                 if not exc.transient or not self.retry.may_retry(record.attempts):
@@ -245,6 +273,10 @@ class Pipeline:
                 continue
             await self.steps.finish(info.id, step, output)
             return output
+
+    async def _record_cost(self, cost: ProviderCost | None, purpose: Purpose, info: GenerationInfo) -> None:
+        if self.costs is not None:
+            await self.costs.record(cost, purpose=purpose, user_id=info.user_id, generation_id=info.id)
 
     # --- the steps -------------------------------------------------------------------------------------
 
@@ -271,6 +303,7 @@ class Pipeline:
             log.warning("green backdrop refused; framing the character instead", generation_id=info.id,
                         detail=exc.detail)  # fmt: skip
             return {"image_key": None, "green": False}
+        await self._record_cost(edited.cost, "backdrop", info)
         key = generation_key(info.user_id, info.id, "work-backdrop" + (edited.path.suffix or ".png"))
         await files.put(key, edited.path, "image/png" if edited.path.suffix == ".png" else "image/jpeg")
         return {"image_key": key, "green": True, "provider": edited.provider}
@@ -287,7 +320,9 @@ class Pipeline:
             backdrop = outputs.get(Step.BACKDROP, {}).get("image_key")
             image = await files.get(backdrop, "backdrop.png") if backdrop else await self._look(info, files)
             speech = await files.get(info.speech_key, "speech.wav")
-            request_id = await self.video_maker.submit(image, speech, workdir=files.work)
+            request_id = await self.video_maker.submit(
+                image, speech, workdir=files.work, reference=f"g{info.id}"
+            )
             # Before waiting: a worker that dies from here on polls this request instead of paying again.
             await self.steps.set_request(info.id, Step.VIDEO, request_id)
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
@@ -308,7 +343,10 @@ class Pipeline:
                 raise ProviderError("video_timeout", f"no video after {self.video_deadline:.0f} s")
             await self.delivery.progress(info, Phase.VIDEO)
             await self.delivery.working(info)
+            if self.park_after is not None:
+                raise Parked(self.park_after)
             await self.sleep(self.poll_interval)
+        await self._record_cost(video.cost, "video", info)
         key = generation_key(info.user_id, info.id, "work-talking.mp4")
         await files.put(key, video.path, "video/mp4")
         return _video_output(key, video)

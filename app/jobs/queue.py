@@ -8,6 +8,7 @@ generation does nothing.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -17,6 +18,8 @@ RENDER = "render"
 PREVIEW = "preview"
 IN_PROGRESS_PREFIX = "arq:in-progress:"
 JOB_PREFIX = "arq:job:"
+WAKE_PREFIX = "ugc:wake:"
+WAKE_TTL = 3600  # a wake-up nobody consumed (the job finished meanwhile) is forgotten after an hour
 
 
 def render_job_id(generation_id: int) -> str:
@@ -61,3 +64,19 @@ class ArqJobQueue:
         killed mid-job leaves it behind, and without this the job would wait for the key to expire.
         """
         return bool(await self._pool.delete(IN_PROGRESS_PREFIX + render_job_id(generation_id)))
+
+    async def wake(self, generation_id: int) -> bool:
+        """Run a parked generation's job now (its provider reported by webhook); False if it is not queued.
+
+        A wake-up that arrives while the job is still running (before it parked) is kept in a flag the job
+        reads before parking, so it is not lost."""
+        await self._pool.set(WAKE_PREFIX + str(generation_id), b"1", ex=WAKE_TTL)
+        now_ms = int(time.time() * 1000)
+        changed = await self._pool.zadd(
+            self.queue_name, {render_job_id(generation_id): now_ms}, xx=True, ch=True
+        )
+        return bool(changed)
+
+    async def take_wake(self, generation_id: int) -> bool:
+        """Whether a wake-up came for the generation since it last looked (and forget it)."""
+        return bool(await self._pool.getdel(WAKE_PREFIX + str(generation_id)))

@@ -12,11 +12,11 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from arq.cron import cron
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
 
 from app.jobs.heartbeat import Heartbeats
 from app.jobs.pipeline import Pipeline
-from app.jobs.queue import PREVIEW, QUEUE_NAME, RENDER
+from app.jobs.queue import PREVIEW, QUEUE_NAME, RENDER, ArqJobQueue
 from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
 from app.logs import get_logger
 
@@ -44,13 +44,22 @@ class WorkerParts:
     cleanup: TempCleanup
     summary: DailySummary | None
     preview: Preview | None = None
+    queue: ArqJobQueue | None = None
+    """Wake-ups of parked generations (see ``ArqJobQueue.wake``)."""
 
 
 def build_worker(pool: ArqRedis, parts: WorkerParts, config: WorkerConfig) -> Worker:
     """An arq Worker over ``pool`` (not started). Signals are the caller's: see :func:`worker_running`."""
 
     async def render(ctx: dict[str, Any], generation_id: int) -> None:
-        await parts.pipeline.run(generation_id)
+        while True:
+            wait = await parts.pipeline.run(generation_id)
+            if wait is None:
+                return
+            # Parked until the provider's webhook: unless it already came, the job steps aside and arq runs it
+            # again after ``wait`` seconds, or at once when the webhook moves it up the queue.
+            if parts.queue is None or not await parts.queue.take_wake(generation_id):
+                raise Retry(defer=wait)
 
     async def preview(ctx: dict[str, Any], user_id: int, draft: dict[str, Any]) -> None:
         if parts.preview is not None:

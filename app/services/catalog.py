@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.services.catalog_files import CatalogError, load_catalog_file
-from app.services.providers import AgeGroup, Gender, VoiceParams
+from app.services.providers import AgeGroup, ElevenLabsVoiceSettings, Gender, VoiceParams
 
 CHARACTERS_FILE = "characters.yaml"
 VOICES_FILE = "voices.yaml"
@@ -191,6 +199,27 @@ class LocalVoice(BaseModel):
         return plus + variant
 
 
+class ElevenLabsSettings(BaseModel):
+    """How ElevenLabs speaks as this voice; a field left out keeps the voice's own default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stability: float | None = Field(None, ge=0, le=1)  # low: livelier and less even, high: steady
+    similarity_boost: float | None = Field(None, ge=0, le=1)
+    style: float | None = Field(None, ge=0, le=1)  # exaggeration; above 0 it also slows synthesis
+    use_speaker_boost: StrictBool | None = None
+    speed: float | None = Field(None, ge=0.7, le=1.2)  # ElevenLabs' accepted range
+
+    def params(self) -> ElevenLabsVoiceSettings:
+        return ElevenLabsVoiceSettings(
+            stability=self.stability,
+            similarity_boost=self.similarity_boost,
+            style=self.style,
+            use_speaker_boost=self.use_speaker_boost,
+            speed=self.speed,
+        )
+
+
 class Voice(BaseModel):
     """A voice of the gallery, with the ids each speech provider knows it by and a sample to listen to."""
 
@@ -203,6 +232,7 @@ class Voice(BaseModel):
     accent: LocalizedText
     languages: tuple[Language, ...] = Field(min_length=1)  # the first one is the voice's own
     elevenlabs_voice_id: str = Field(pattern=r"^[A-Za-z0-9]{20}$")
+    elevenlabs_settings: ElevenLabsSettings | None = None
     local: LocalVoice
     sample: Path
     description: LocalizedText | None = None
@@ -251,6 +281,9 @@ class Voice(BaseModel):
             pitch=self.local.pitch,
             speed=self.local.speed,
             elevenlabs_voice_id=self.elevenlabs_voice_id,
+            elevenlabs_settings=(
+                self.elevenlabs_settings.params() if self.elevenlabs_settings else ElevenLabsVoiceSettings()
+            ),
         )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from app.domain.pricing import Pricing
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
+from app.services.costs import CostLedger
 from app.services.faq import FaqCatalog
 from app.services.generations import Generations
 from app.services.ledger import Ledger
@@ -44,6 +45,8 @@ class Services:
     """Local paths of stored objects (what is sent to Telegram by file)."""
     throttle: RedisThrottle
     previews_per_hour: int
+    costs: CostLedger
+    """What paid provider calls cost (operators only)."""
     caption_styles: tuple[str, ...] = ()
     """Names of the caption styles of catalog/captions.yaml, the default one first (empty: none to choose)."""
 
@@ -96,5 +99,6 @@ def build_services(
         files=LocalCopies(storage, scratch_dir / "copies"),
         throttle=throttle,
         previews_per_hour=previews_per_hour,
+        costs=CostLedger(clock),
         caption_styles=tuple(caption_styles),
     )

@@ -134,6 +134,14 @@ class Generations:
         await queries.set_started(generation_id, now)
         return await self._info(generation_id)
 
+    async def park(self, generation_id: int, *, until: datetime) -> bool:
+        """The worker hands the generation back while a provider renders (it reports by webhook): the take-up
+        does not count as a death, and the reaper leaves it alone until ``until``. False when no longer in
+        progress."""
+        # take_up counted this run (attempts >= 1): a parked run is given back, not counted.
+        changed = await queries.update_active(generation_id, heartbeat_at=until, attempts=F("attempts") - 1)
+        return bool(changed)
+
     async def heartbeat(self, generation_id: int) -> bool:
         """The worker is still at it (polling a provider): keeps the reaper away. False when the generation is
         no longer in progress (the reaper failed it meanwhile): the worker should stop."""

@@ -33,6 +33,9 @@ FAILURE_REASONS = (
     "content_refused",
     "speech_too_long",
     "storage_failed",
+    "provider_quota",
+    "voice_unavailable",
+    "script_too_long",
 )
 
 
@@ -51,6 +54,37 @@ class EditRefused(ProviderError):  # noqa: N818  # a refusal, not a fault: reads
 
 
 @dataclass(frozen=True, slots=True)
+class ProviderCost:
+    """What one paid call to a provider cost, for the operators' cost ledger (never shown to users)."""
+
+    provider: str  # "elevenlabs", "fal"
+    model: str  # e.g. "eleven_multilingual_v2", "fal-ai/bytedance/omnihuman/v1.5"
+    units: float  # how many of ``unit`` were billed
+    unit: str  # "characters", "seconds", "images"
+    usd: float  # an estimate from the published price (docs/providers.md)
+    request_id: str | None = None
+
+
+class OperatorAlerts(Protocol):
+    """Tells the operators about something only they can fix (a revoked key, an exhausted quota)."""
+
+    async def alert(self, topic: str, text: str) -> None:
+        """Send ``text``; repeated alerts of one ``topic`` are throttled by the implementation."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ElevenLabsVoiceSettings:
+    """``voice_settings`` of an ElevenLabs request; None fields are left to the voice's own defaults."""
+
+    stability: float | None = None
+    similarity_boost: float | None = None
+    style: float | None = None
+    use_speaker_boost: bool | None = None
+    speed: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceParams:
     """What a speech provider needs to know about a catalog voice."""
 
@@ -60,6 +94,7 @@ class VoiceParams:
     pitch: int  # espeak-ng 0–99
     speed: int  # espeak-ng words per minute
     elevenlabs_voice_id: str
+    elevenlabs_settings: ElevenLabsVoiceSettings = ElevenLabsVoiceSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +111,7 @@ class SpeechTake:
     duration: float  # seconds, measured from the audio
     words: tuple[WordTiming, ...]
     provider: str  # "local" or the real provider's name
+    cost: ProviderCost | None = None  # None: nothing was paid (local, or a reused take)
 
 
 class SpeechSynthesizer(Protocol):
@@ -89,6 +125,7 @@ class EditedImage:
     path: Path
     note: str  # what was actually done, in plain words (the local editor says what it could not do)
     provider: str
+    cost: ProviderCost | None = None
 
 
 class ImageEditor(Protocol):
@@ -104,6 +141,7 @@ class RenderedVideo:
     width: int
     height: int
     provider: str
+    cost: ProviderCost | None = None
 
 
 class TalkingVideoMaker(Protocol):
@@ -115,9 +153,10 @@ class TalkingVideoMaker(Protocol):
 
     name: str
 
-    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
-        """Start a render; returns the provider's request id. Raises ``ProviderError`` (``transient`` when a
-        retry may help: 429, 5xx, timeouts; permanent for refusals and validation errors)."""
+    async def submit(self, image: Path, speech: Path, *, workdir: Path, reference: str = "") -> str:
+        """Start a render; returns the provider's request id. ``reference`` names what the render is for (e.g.
+        ``g42``); a provider that reports completion by webhook sends it back. Raises ``ProviderError``
+        (``transient`` when a retry may help: 429, 5xx, timeouts; permanent for refusals and validation)."""
         ...
 
     async def collect(self, request_id: str, *, workdir: Path) -> RenderedVideo | None:

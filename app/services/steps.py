@@ -23,6 +23,10 @@ class StepLog:
         """Count one more attempt at ``step``; a step already done comes back unchanged."""
         return await queries.begin(generation_id, step, self._clock.now())
 
+    async def give_back(self, generation_id: int, step: Step) -> None:
+        """The attempt paused (the worker parked the job until the provider's webhook): it does not count."""
+        await queries.give_back(generation_id, step)
+
     async def set_request(self, generation_id: int, step: Step, request_id: str) -> None:
         """The provider's id of the request this step waits on; written before waiting."""
         await queries.set_request(generation_id, step, request_id)

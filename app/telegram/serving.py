@@ -129,6 +129,8 @@ async def _web_server(runtime: Runtime, title: str, webhook: WebhookEndpoint | N
         health_checks=runtime.health_checks(),
         webhook=webhook,
         webhook_path=settings.webhook_path,
+        routes=runtime.routes,
+        providers=runtime.providers,
     )
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

@@ -81,8 +81,10 @@ async def edit_look(ctx: HookContext) -> str | None:  # noqa: PLR0911  (one outc
     with scratch(ctx) as folder:
         try:
             edited = await svc.image_editor.edit(source, prompt, workdir=Path(folder))
-            key = draft_key(draft.user_id, draft.draft_id, f"look{attempt}.jpg")
-            await svc.storage.put_file(key, edited.path, content_type="image/jpeg")
+            await svc.costs.record(edited.cost, purpose="look_edit", user_id=draft.user_id)
+            suffix = edited.path.suffix.lower() if edited.path.suffix.lower() in IMAGE_TYPES else ".jpg"
+            key = draft_key(draft.user_id, draft.draft_id, f"look{attempt}{suffix}")
+            await svc.storage.put_file(key, edited.path, content_type=IMAGE_TYPES[suffix])
         except EditRefused as exc:
             refunded = await svc.generations.refund_look_edit(draft.user_id, draft.draft_id, attempt)
             notify(ctx, "create.edit.refused", reason=error_text(ctx, exc.reason), cost=refunded)
@@ -105,6 +107,9 @@ async def reset_look(ctx: HookContext) -> str | None:
     save_draft(ctx, load_draft(ctx).with_edited_image(None))
     ctx.dialog_data.pop(LOOK_NOTE, None)
     return None
+
+
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
 
 def register(registry: HookRegistry) -> None:

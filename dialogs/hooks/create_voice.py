@@ -9,6 +9,7 @@ from app.domain.generations import Draft
 from app.domain.pricing import script_chars
 from app.services.catalog import Voice
 from app.services.providers import ProviderError
+from app.services.speech.timings import words_json
 from app.services.storage.keys import draft_key
 from dialogs.hooks.access import services
 from dialogs.hooks.create import (
@@ -164,13 +165,25 @@ async def _make_take(ctx: HookContext, draft: Draft) -> str | None:
             limit = svc.pricing.max_script_chars(speech_language(ctx, voice))
             notify(ctx, "create.script.too_long", length=script_chars(draft.script), max=limit)
             return TOO_LONG
+        await svc.costs.record(take.cost, purpose="take", user_id=draft.user_id)
         wav_key = draft_key(draft.user_id, draft.draft_id, f"take{number}.wav")
         ogg_key = draft_key(draft.user_id, draft.draft_id, f"take{number}.ogg")
+        words_key = draft_key(draft.user_id, draft.draft_id, f"take{number}.words.json")
+        # The provider's word timings (ElevenLabs' alignment) pace the captions of the video made from it.
+        words = Path(folder) / f"take{number}.words.json"
+        words.write_text(words_json(take.words), encoding="utf-8")
         await svc.storage.put_file(wav_key, take.wav, content_type="audio/wav")
         await svc.storage.put_file(ogg_key, take.ogg, content_type="audio/ogg")
+        await svc.storage.put_file(words_key, words, content_type="application/json")
     ctx.dialog_data[TAKES] = number
     save_draft(
-        ctx, draft.with_speech(speech_key=wav_key, speech_ogg_key=ogg_key, speech_seconds=take.duration)
+        ctx,
+        draft.with_speech(
+            speech_key=wav_key,
+            speech_ogg_key=ogg_key,
+            speech_seconds=take.duration,
+            speech_words_key=words_key,
+        ),
     )
     return None
 

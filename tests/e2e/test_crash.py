@@ -1,6 +1,7 @@
 """Crash safety: workers killed with SIGKILL at random moments while 20 paid videos render. Every video still
-ends delivered or refunded, the (fake) fal.ai never saw the same render submitted twice, and every user's
-balance equals the sum of their ledger."""
+ends delivered or refunded, the (fake) fal.ai never saw the same render submitted twice — except where a kill
+landed in the unavoidable moment between fal accepting a render and the worker recording its id (fal has no
+idempotency key; docs/providers.md) — and every user's balance equals the sum of their ledger."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 USERS = range(7400, 7410)  # 10 users × 2 videos each
 VIDEOS_PER_USER = 2
 KILLS = 5
+# fal accepts a render, then the worker writes its id: a kill in between cannot be told from a kill before the
+# submit, so the restarted worker submits again. The moment is milliseconds long; a second is generous.
+KILL_WINDOW = 1.0
 
 
 async def speech(workdir: Path, frequency: int) -> tuple[Path, Path]:
@@ -125,17 +129,19 @@ async def test_killed_workers_lose_no_video_pay_no_render_twice_and_keep_the_led
             spawned = {name: respawn(name) for name in ("worker1", "worker2")}
             ids = await _confirm_videos(tg, env, storage_dir, tmp_path)
             rng = random.Random(os.environ.get("CRASH_SEED", "5"))
+            kills: list[float] = []
             for _ in range(KILLS):
                 await asyncio.sleep(rng.uniform(1.0, 3.0))
                 # Only a worker that is up and taking jobs is worth killing: wait for one.
                 ready = await _ready_workers(spawned)
                 name = rng.choice(ready)
                 spawned[name].process.kill()  # SIGKILL: mid-upload, mid-poll, mid-delivery — wherever it is
+                kills.append(time.time())
                 # A supervisor restarts it at once; it picks jobs up again when it is ready.
                 spawned[name] = respawn(name)
 
             await _wait_finished(database, ids, within=150)
-            await _check(database, ids, fal_url, tg)
+            await _check(database, ids, fal_url, tg, kills)
         finally:
             stopped = [proc.stop_quietly() for proc in processes]
             for proc in processes:
@@ -201,7 +207,7 @@ async def _wait_finished(database: str, ids: list[int], *, within: float) -> Non
         await conn.close()
 
 
-async def _check(database: str, ids: list[int], fal_url: str, tg: ControlClient) -> None:
+async def _check(database: str, ids: list[int], fal_url: str, tg: ControlClient, kills: list[float]) -> None:
     conn = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
     try:
         rows = await conn.fetch("SELECT id, user_id, status, refunded, attempts FROM generations ORDER BY id")
@@ -222,8 +228,15 @@ async def _check(database: str, ids: list[int], fal_url: str, tg: ControlClient)
     assert max(r["attempts"] for r in rows) > 1, "the kills interrupted some renders"
 
     stats = await asyncio.to_thread(fal_stats, fal_url)
-    assert stats["duplicates"] == 0, stats
-    assert len(stats["submissions"]) == len(rows), "every video was submitted once (none twice)"
+    accepted = {s["request_id"]: s["submitted_at"] for s in stats["submissions"]}
+    for group in stats["distinct"]:
+        # Every render submitted again was first accepted just before a kill: the worker died before it
+        # could write the request id down. Any other second submission is a bug.
+        for request_id in group["request_ids"][:-1]:
+            at = accepted[request_id]
+            assert any(0 <= kill - at <= KILL_WINDOW for kill in kills), (group, kills)
+    assert stats["duplicates"] <= len(kills), stats
+    assert len(stats["distinct"]) == len(rows), "every video was submitted"
 
     for user_id in USERS:
         chat = await tg.messages(user_id)

@@ -1,11 +1,20 @@
-"""A fake fal.ai on loopback: the queue, the storage token and upload, and a CDN serving real MP4s.
+"""A fake fal.ai on loopback: the queue, the storage token and upload, a CDN serving real MP4s and images,
+and signed completion webhooks.
 
-It speaks the HTTP of docs/external-apis.md §1–2 for the OmniHuman models: submissions take a configurable
-time (fixed or a random range, counted from submit), results are real 720×1280 (or 1080×1920) H.264/AAC
-videos ffmpeg makes from the uploaded still and speech, and a script of failures makes the next calls answer
-429, 503, 422, hang, or complete with an ``error``. Every accepted submission is logged with a fingerprint
+It speaks the HTTP of docs/external-apis.md §1–2 for the OmniHuman and nano-banana edit models: submissions
+take a configurable time (fixed or a random range, counted from submit); OmniHuman results are real 720×1280
+(or 1080×1920) H.264/AAC videos ffmpeg makes from the still and speech; nano-banana results are real edits
+of the first ``image_urls`` entry (cover-cropped to ``aspect_ratio``; a green/chroma prompt paints a
+#00B140 backdrop near the borders). Inputs are fetched over HTTP from any URL — its own CDN, or a presigned
+URL of our storage. A script of failures makes the next calls answer 429, 503, 422, hang, complete with an
+``error``, or (nano-banana) answer with text only. Every accepted submission is logged with a fingerprint
 of its input — uploaded files by content, so a re-upload of the same still and speech still counts as a
 duplicate.
+
+A submission with ``?fal_webhook=<url>`` gets the documented webhook body POSTed there once it completes,
+signed with an Ed25519 key made at start (JWKS at ``/.well-known/jwks.json``) the way
+app/services/fal/webhook.py verifies it; non-2xx answers are retried a few times. The webhook script can
+deliver twice, sign with a wrong key, skip the webhook (polling must then do) or delay it.
 
 In a test::
 
@@ -19,17 +28,22 @@ As its own process (a crash test kills workers, then asks the fake what it saw):
 Control: ``GET /_fake/stats``; ``POST /_fake/script`` with ``{"faults": [{"on": "submit", "status": 429,
 "times": 2}, {"on": "status", "hang": 30}, {"on": "run", "error": "…", "error_type": "…"}],
 "latency": "1-2"}``; ``POST /_fake/complete`` (``{"request_id": …}`` or all); ``POST /_fake/reset``.
+More fault forms: ``{"on": "run", "refuse": "<description>"}`` (nano-banana answers with no image),
+``{"on": "webhook", "copies": 2}`` / ``"bad_signature": true`` / ``"skip": true`` / ``"delay": 0.5``,
+``{"on": "jwks", "status": 503}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -45,7 +59,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
-from PIL import Image
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from PIL import Image, ImageDraw, ImageOps
+from yarl import URL
 
 from app.services.media_probe import (
     MediaProblem,
@@ -58,14 +75,27 @@ from app.services.media_probe import (
 
 DEFAULT_KEY = "fake-fal-key-5b1e0c9d"
 OMNIHUMAN_PREFIX = "fal-ai/bytedance/omnihuman"
+NANO_BANANA_MODELS = frozenset({"fal-ai/nano-banana/edit", "fal-ai/nano-banana-pro/edit"})
+OUTPUT_FORMATS = {"jpeg": ("image/jpeg", "jpg"), "png": ("image/png", "png"), "webp": ("image/webp", "webp")}
+ASPECT_RATIOS = frozenset({"auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"})
+LONG_SIDE = 1280  # an edit's long side: 9:16 is 720×1280
+CHROMA_GREEN = (0, 177, 64)  # #00B140
+GREEN_PROMPT = re.compile(r"green|chroma|зел[её]н|хромак", re.IGNORECASE)
+WEBHOOK_USER_ID = "fake-fal-user"
+WEBHOOK_TRIES = 3
+WEBHOOK_BACKOFF = 0.05
 SIZES = {"720p": (720, 1280), "1080p": (1080, 1920)}
 QUEUE_SHARE = 0.25  # the first quarter of a request's time it waits IN_QUEUE, the rest IN_PROGRESS
 TOKEN_TTL = 3600.0
 DEFAULT_HANG = 30.0
 STATIC_SECONDS = 2.0
 RENDER_TIME_LIMIT = 120.0
-FaultPoint = Literal["submit", "status", "result", "cancel", "token", "upload", "file", "run"]
-FAULT_POINTS = frozenset({"submit", "status", "result", "cancel", "token", "upload", "file", "run"})
+FaultPoint = Literal[
+    "submit", "status", "result", "cancel", "token", "upload", "file", "run", "jwks", "webhook"
+]
+FAULT_POINTS = frozenset(
+    {"submit", "status", "result", "cancel", "token", "upload", "file", "run", "jwks", "webhook"}
+)
 VideoMode = Literal["render", "static"]
 
 
@@ -103,6 +133,11 @@ class Fault:
     error_type: str | None = None
     hang: float | None = None  # hold the call this many seconds first (to make clients time out)
     error: str | None = None  # on "run": the request COMPLETES with this error
+    refuse: str | None = None  # on "run" (nano-banana): no image, this description instead
+    copies: int = 1  # on "webhook": how many times the completion is delivered
+    bad_signature: bool = False  # on "webhook": signed with a key that is not in the JWKS
+    skip: bool = False  # on "webhook": no webhook at all, the client must poll
+    delay: float = 0.0  # on "webhook": seconds between completion and delivery
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
@@ -117,10 +152,18 @@ class Fault:
             error_type=data.get("error_type"),
             hang=float(data["hang"]) if data.get("hang") is not None else None,
             error=data.get("error"),
+            refuse=data.get("refuse"),
+            copies=int(data.get("copies", 1)),
+            bad_signature=bool(data.get("bad_signature", False)),
+            skip=bool(data.get("skip", False)),
+            delay=float(data.get("delay", 0.0)),
         )
-        if on == "run" and not (fault.error or fault.error_type):
-            raise ValueError("a 'run' fault needs an error")
-        if on != "run" and fault.status is None and fault.hang is None:
+        if on == "run" and not (fault.error or fault.error_type or fault.refuse):
+            raise ValueError("a 'run' fault needs an error or a refusal")
+        if on == "webhook":
+            if fault.copies < 1 or fault.delay < 0:
+                raise ValueError("a 'webhook' fault needs copies >= 1 and delay >= 0")
+        elif on != "run" and fault.status is None and fault.hang is None:
             raise ValueError(f"a {on!r} fault needs a status or a hang")
         return fault
 
@@ -138,6 +181,13 @@ class Run:
     error: str | None = None
     error_type: str | None = None
     output: dict[str, Any] | None = None
+    refusal: str | None = None  # nano-banana answers with this description and no image
+    webhook: str | None = None  # the fal_webhook URL of the submission
+    webhook_state: str = "none"  # none | pending | delivered | failed | skipped
+    webhook_copies: int = 1
+    webhook_bad_signature: bool = False
+    webhook_delay: float = 0.0
+    webhook_attempts: int = 0
 
     @property
     def finished(self) -> bool:
@@ -161,6 +211,8 @@ class FakeFal:
     state_file: Path | None = None
     workdir: Path | None = None
     seed: int | None = None
+    webhook_tries: int = WEBHOOK_TRIES
+    webhook_backoff: float = WEBHOOK_BACKOFF
     url: str = ""
     runs: dict[str, Run] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -173,6 +225,10 @@ class FakeFal:
         self._closing = asyncio.Event()
         self._run_locks: dict[str, asyncio.Lock] = {}
         self._render_locks: dict[str, asyncio.Lock] = {}
+        self._webhook_locks: dict[str, asyncio.Lock] = {}
+        self._signing_key = Ed25519PrivateKey.generate()  # a new one each life: clients refetch the JWKS
+        self._key_id = secrets.token_hex(4)
+        self._session: ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._work: set[asyncio.Task[None]] = set()  # the renders, started at submit and owned here
         self._renders = asyncio.Semaphore(max(2, (os.cpu_count() or 2) // 2))  # a crash test submits dozens
@@ -213,8 +269,60 @@ class FakeFal:
         """The next ``times`` submissions are accepted, then COMPLETE with ``error``."""
         self.faults.append(Fault(on="run", times=times, error=error, error_type=error_type))
 
+    def refuse_edit(self, description: str, *, times: int = 1) -> None:
+        """The next ``times`` nano-banana edits complete with no image, only ``description`` saying why."""
+        self.faults.append(Fault(on="run", times=times, refuse=description))
+
+    def script_webhook(
+        self,
+        *,
+        copies: int = 1,
+        bad_signature: bool = False,
+        skip: bool = False,
+        delay: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        """How the webhooks of the next ``times`` submissions that ask for one are delivered."""
+        fault = Fault(
+            on="webhook", times=times, copies=copies, bad_signature=bad_signature, skip=skip, delay=delay
+        )
+        self.faults.append(fault)
+
+    def rotate_webhook_key(self) -> None:
+        """Sign with a new key from now on; the JWKS then lists only the new key."""
+        self._signing_key = Ed25519PrivateKey.generate()
+        self._key_id = secrets.token_hex(4)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key set, as fal serves it: OKP/Ed25519, ``x`` base64url without padding."""
+        raw = self._signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self._key_id, "use": "sig"}]}
+
+    def sign_webhook(
+        self,
+        body: bytes,
+        request_id: str,
+        *,
+        timestamp: int | None = None,
+        key: Ed25519PrivateKey | None = None,
+    ) -> dict[str, str]:
+        """The headers fal sends with ``body``: signed with this fake's key, or ``key`` (a forger's)."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        digest = hashlib.sha256(body).hexdigest()
+        message = f"{request_id}\n{WEBHOOK_USER_ID}\n{stamp}\n{digest}".encode()
+        signature = (key or self._signing_key).sign(message)
+        return {
+            "Content-Type": "application/json",
+            "X-Fal-Webhook-Request-Id": request_id,
+            "X-Fal-Webhook-User-Id": WEBHOOK_USER_ID,
+            "X-Fal-Webhook-Timestamp": stamp,
+            "X-Fal-Webhook-Signature": signature.hex(),
+        }
+
     async def complete(self, request_id: str | None = None) -> None:
-        """Finish one request (or all) now, whatever their latency; returns once their videos are made."""
+        """Finish one request (or all) now, whatever their latency; returns once their outputs are made and
+        their webhooks delivered (or given up)."""
         now = time.time()
         chosen = [run for run in self.runs.values() if request_id in (None, run.request_id)]
         for run in chosen:
@@ -222,6 +330,8 @@ class FakeFal:
         for run in chosen:
             await self._finish(run)
         self._persist()
+        for run in chosen:
+            await self._deliver(run)
 
     def stats(self) -> dict[str, Any]:
         """What the fake saw: accepted submissions (with counts per distinct input) and call counters."""
@@ -247,9 +357,17 @@ class FakeFal:
                     "submitted_at": run.submitted_at,
                     "state": run.state(now),
                     "error": run.error,
+                    "webhook": run.webhook,
+                    "webhook_state": run.webhook_state,
+                    "webhook_attempts": run.webhook_attempts,
                 }
                 for run in runs
             ],
+            "webhooks": {
+                "delivered": self.counters.get("webhooks_delivered", 0),
+                "failed": self.counters.get("webhooks_failed", 0),
+                "rejected_answers": self.counters.get("webhook_rejected_answers", 0),
+            },
             "counters": dict(self.counters),
             "pending_faults": [asdict(fault) for fault in self.faults],
             "latency": str(self.latency),
@@ -264,6 +382,7 @@ class FakeFal:
         add("POST", "/_fake/script", self._handle_script)
         add("POST", "/_fake/complete", self._handle_complete)
         add("POST", "/_fake/reset", self._handle_reset)
+        add("GET", "/.well-known/jwks.json", self._handle_jwks)
         add("POST", "/storage/auth/token", self._handle_token)
         add("POST", "/files/upload", self._handle_upload)
         add("GET", "/files/{path:.+}", self._handle_file)
@@ -277,8 +396,9 @@ class FakeFal:
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # port 0: ask the OS
         self.url = f"http://{host}:{bound}"
+        self._session = ClientSession(timeout=ClientTimeout(total=20))
         for run in self.runs.values():  # loaded from the state file: finish what a previous life began
-            if not run.finished:
+            if not run.finished or run.webhook_state == "pending":
                 self._start_work(run)
 
     async def close(self) -> None:
@@ -286,6 +406,8 @@ class FakeFal:
         for task in self._work:
             task.cancel()
         await asyncio.gather(*self._work, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._own_workdir and self.workdir is not None:
@@ -301,14 +423,16 @@ class FakeFal:
             self._count("rejected")
             return answer
         model = request.match_info["model"].strip("/")
-        if not model.startswith(OMNIHUMAN_PREFIX):
+        if not model.startswith(OMNIHUMAN_PREFIX) and model not in NANO_BANANA_MODELS:
             self._count("rejected")
             return web.json_response({"detail": f"Application '{model}' not found"}, status=404)
         try:
             arguments = await request.json()
         except ValueError:
             arguments = None
-        problems = _omnihuman_problems(arguments)
+        problems = (
+            _nano_problems(arguments) if model in NANO_BANANA_MODELS else _omnihuman_problems(arguments)
+        )
         if problems:
             self._count("rejected")
             return web.json_response({"detail": problems}, status=422)
@@ -323,7 +447,12 @@ class FakeFal:
             done_at=now + self.latency.draw(self._rng),
         )
         if (fault := self._take("run")) is not None:
-            run.error, run.error_type = fault.error or "the model failed", fault.error_type
+            if fault.refuse and model in NANO_BANANA_MODELS:
+                run.refusal = fault.refuse
+            else:
+                run.error, run.error_type = fault.error or "the model failed", fault.error_type
+        if webhook := request.query.get("fal_webhook"):
+            self._plan_webhook(run, webhook)
         position = sum(1 for other in self.runs.values() if other.state(now) == "IN_QUEUE")
         self.runs[run.request_id] = run
         self._persist()
@@ -454,6 +583,78 @@ class FakeFal:
             return web.json_response({"detail": "Not Found"}, status=404)
         return web.FileResponse(path)
 
+    async def _handle_jwks(self, request: web.Request) -> web.StreamResponse:
+        self._count("jwks_calls")
+        if answer := await self._scripted("jwks"):
+            return answer
+        return web.json_response(self.jwks())
+
+    # -- webhooks -------------------------------------------------------------------------------------
+
+    def _plan_webhook(self, run: Run, url: str) -> None:
+        run.webhook, run.webhook_state = url, "pending"
+        if (fault := self._take("webhook")) is None:
+            return
+        if fault.skip:
+            run.webhook_state = "skipped"
+            self._count("webhooks_skipped")
+        run.webhook_copies = fault.copies
+        run.webhook_bad_signature = fault.bad_signature
+        run.webhook_delay = fault.delay
+
+    async def _deliver_when_done(self, run: Run) -> None:
+        """Wait for the run's completion time (``complete()`` may bring it forward), then deliver."""
+        while not self._closing.is_set() and run.webhook_state == "pending":
+            remaining = run.done_at - time.time()
+            if remaining <= 0:
+                await self._deliver(run)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), min(remaining, 0.1))
+
+    async def _deliver(self, run: Run) -> None:
+        """POST the run's webhook (each copy retried on non-2xx), once whoever calls first."""
+        async with self._webhook_locks.setdefault(run.request_id, asyncio.Lock()):
+            if run.webhook_state != "pending" or run.webhook is None or not run.finished:
+                return
+            if run.webhook_delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), run.webhook_delay)
+            body = json.dumps(_webhook_body(run)).encode()
+            forger = Ed25519PrivateKey.generate() if run.webhook_bad_signature else None
+            delivered = 0
+            for _ in range(run.webhook_copies):
+                if await self._post_webhook(run, body, forger):
+                    delivered += 1
+            run.webhook_state = "delivered" if delivered else "failed"
+            self._persist()
+
+    async def _post_webhook(self, run: Run, body: bytes, forger: Ed25519PrivateKey | None) -> bool:
+        assert run.webhook is not None and self._session is not None
+        delay = self.webhook_backoff
+        for attempt in range(1, self.webhook_tries + 1):
+            run.webhook_attempts += 1
+            self._count("webhook_attempts")
+            headers = self.sign_webhook(body, run.request_id, key=forger)  # signed afresh, as fal does
+            try:
+                async with self._session.post(
+                    URL(run.webhook, encoded=True), data=body, headers=headers
+                ) as answer:
+                    status = answer.status
+            except (ClientError, TimeoutError):
+                status = 0
+            if 200 <= status < 300:
+                self._count("webhooks_delivered")
+                return True
+            if status in (400, 401, 403):
+                self._count("webhook_rejected_answers")
+            if attempt < self.webhook_tries and not self._closing.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), delay)
+                delay *= 2
+        self._count("webhooks_failed")
+        return False
+
     # -- control over HTTP ----------------------------------------------------------------------------
 
     async def _handle_stats(self, request: web.Request) -> web.StreamResponse:
@@ -487,35 +688,75 @@ class FakeFal:
     # -- the work -------------------------------------------------------------------------------------
 
     def _start_work(self, run: Run) -> None:
-        task = asyncio.create_task(self._finish(run))
+        task = asyncio.create_task(self._work_on(run))
         self._work.add(task)
         task.add_done_callback(self._work.discard)
 
+    async def _work_on(self, run: Run) -> None:
+        await self._finish(run)
+        await self._deliver_when_done(run)
+
     async def _finish(self, run: Run) -> None:
-        """Make a run's video (once), or record why it failed."""
+        """Make a run's output (once), or record why it failed."""
         async with self._run_locks.setdefault(run.request_id, asyncio.Lock()):
             if run.finished:
                 return
             try:
-                async with self._renders:
-                    video = await self._video_for(run)
-                info = await probe(video)
+                if run.model in NANO_BANANA_MODELS:
+                    run.output = await self._edit_output(run)
+                else:
+                    run.output = await self._video_output(run)
             except _RunError as exc:
                 run.error, run.error_type = exc.message, exc.error_type
             except Exception as exc:  # whatever breaks, the run must end: a fake that hangs hides bugs
-                run.error, run.error_type = f"the video could not be made: {exc}", "internal_error"
-            else:
-                relative = video.relative_to(self.files).as_posix()
-                run.output = {
-                    "video": {
-                        "url": f"{self.url}/files/{relative}",
-                        "content_type": "video/mp4",
-                        "file_name": "output.mp4",
-                        "file_size": info.size,
-                    },
-                    "duration": info.duration,
-                }
+                run.error, run.error_type = f"the output could not be made: {exc}", "internal_error"
             self._persist()
+
+    async def _video_output(self, run: Run) -> dict[str, Any]:
+        async with self._renders:
+            video = await self._video_for(run)
+        info = await probe(video)
+        relative = video.relative_to(self.files).as_posix()
+        return {
+            "video": {
+                "url": f"{self.url}/files/{relative}",
+                "content_type": "video/mp4",
+                "file_name": "output.mp4",
+                "file_size": info.size,
+            },
+            "duration": info.duration,
+        }
+
+    async def _edit_output(self, run: Run) -> dict[str, Any]:
+        """nano-banana: every input image fetched like fal would, the first one edited for real."""
+        if run.refusal is not None:
+            return {"images": [], "description": run.refusal}
+        sources = [await self._input_file(str(url), "image_urls") for url in run.input["image_urls"]]
+        output_format = str(run.input.get("output_format", "png"))
+        content_type, extension = OUTPUT_FORMATS[output_format]
+        results = self.files / "results"
+        results.mkdir(exist_ok=True)
+        target = results / f"{run.request_id}.{extension}"
+        try:
+            width, height = await asyncio.to_thread(
+                _edit_image,
+                sources[0],
+                target,
+                prompt=str(run.input["prompt"]),
+                aspect_ratio=str(run.input.get("aspect_ratio", "auto")),
+                output_format=output_format,
+            )
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise _RunError(f"image_urls[0] is not a readable image: {exc}", "image_load_error") from None
+        image = {
+            "url": f"{self.url}/files/{target.relative_to(self.files).as_posix()}",
+            "content_type": content_type,
+            "file_name": target.name,
+            "file_size": target.stat().st_size,
+            "width": width,
+            "height": height,
+        }
+        return {"images": [image], "description": "Here is the edited image."}
 
     async def _video_for(self, run: Run) -> Path:
         width, height = SIZES[str(run.input.get("resolution", "1080p"))]
@@ -527,8 +768,8 @@ class FakeFal:
                 if not target.exists():
                     await run_media_tool(_static_args(target, width, height), time_limit=RENDER_TIME_LIMIT)
             return target
-        image = await self._input_file(run, "image_url")
-        audio = await self._input_file(run, "audio_url")
+        image = await self._input_file(str(run.input["image_url"]), "image_url")
+        audio = await self._input_file(str(run.input["audio_url"]), "audio_url")
         try:  # ffmpeg loops for ever on a still it cannot decode: look at it first
             await asyncio.to_thread(_check_image, image)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -552,9 +793,8 @@ class FakeFal:
                 partial.replace(target)
         return target
 
-    async def _input_file(self, run: Run, name: str) -> Path:
+    async def _input_file(self, url: str, name: str) -> Path:
         """The file a URL of the input names: an upload of ours, or fetched like fal would."""
-        url = str(run.input[name])
         own = f"{self.url}/files/"
         if url.startswith(own):
             path = (self.files / url.removeprefix(own)).resolve()
@@ -566,7 +806,9 @@ class FakeFal:
         try:
             async with (
                 ClientSession(timeout=ClientTimeout(total=20)) as session,
-                session.get(url) as response,
+                session.get(
+                    URL(url, encoded=True)
+                ) as response,  # a presigned URL's query must stay as signed
             ):
                 if response.status != 200:
                     raise _RunError(
@@ -580,15 +822,25 @@ class FakeFal:
 
     def _fingerprint(self, model: str, arguments: Mapping[str, Any]) -> str:
         """The same still and speech give the same fingerprint, however many times they were uploaded."""
-        own = f"{self.url}/files/"
         canonical = {
-            name: f"sha256:{self.uploads[value.removeprefix(own)]}"
-            if isinstance(value, str) and value.removeprefix(own) in self.uploads
-            else value
+            name: [self._canonical(item) for item in value]
+            if isinstance(value, list)
+            else self._canonical(value)
             for name, value in arguments.items()
         }
         text = json.dumps({"model": model, "input": canonical}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _canonical(self, value: Any) -> Any:
+        """An uploaded file by its content; a presigned URL without its signature (it changes each time)."""
+        if not isinstance(value, str):
+            return value
+        own = f"{self.url}/files/"
+        if value.removeprefix(own) in self.uploads:
+            return f"sha256:{self.uploads[value.removeprefix(own)]}"
+        if value.startswith(("http://", "https://")) and "X-Amz-Signature=" in value:
+            return value.partition("?")[0]
+        return value
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -667,6 +919,66 @@ def _omnihuman_problems(arguments: Any) -> list[dict[str, Any]]:
             }
         )
     return problems
+
+
+def _nano_problems(arguments: Any) -> list[dict[str, Any]]:
+    if not isinstance(arguments, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type"}]
+    problems: list[dict[str, Any]] = []
+    if not isinstance(arguments.get("prompt"), str) or not arguments["prompt"].strip():
+        problems.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
+    urls = arguments.get("image_urls")
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
+        problems.append({"loc": ["body", "image_urls"], "msg": "Field required", "type": "missing"})
+    if arguments.get("num_images", 1) not in (1, 2, 3, 4):
+        msg = "Input should be between 1 and 4"
+        problems.append({"loc": ["body", "num_images"], "msg": msg, "type": "less_than_equal"})
+    if arguments.get("output_format", "png") not in OUTPUT_FORMATS:
+        msg = "Input should be 'jpeg', 'png' or 'webp'"
+        problems.append({"loc": ["body", "output_format"], "msg": msg, "type": "literal_error"})
+    if arguments.get("aspect_ratio", "auto") not in ASPECT_RATIOS:
+        msg = f"Input should be one of {sorted(ASPECT_RATIOS)}"
+        problems.append({"loc": ["body", "aspect_ratio"], "msg": msg, "type": "literal_error"})
+    return problems
+
+
+def _edit_image(
+    source: Path, target: Path, *, prompt: str, aspect_ratio: str, output_format: str
+) -> tuple[int, int]:
+    """A real edit: cover-cropped to the aspect ratio, a chroma-green backdrop when the prompt asks."""
+    with Image.open(source) as opened:
+        image = ImageOps.exif_transpose(opened).convert("RGB")
+    size = _frame(aspect_ratio, image.size)
+    image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+    if GREEN_PROMPT.search(prompt):
+        width, height = size
+        subject = Image.new("L", size, 0)  # 255 where the person stays: a bust in the lower middle
+        ImageDraw.Draw(subject).ellipse((0.22 * width, 0.14 * height, 0.78 * width, 1.35 * height), fill=255)
+        image = Image.composite(image, Image.new("RGB", size, CHROMA_GREEN), subject)
+    partial = target.with_name(target.name + ".part")
+    save = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[output_format]
+    image.save(partial, format=save, **({"quality": 90} if save != "PNG" else {}))
+    partial.replace(target)
+    return size
+
+
+def _frame(aspect_ratio: str, source: tuple[int, int]) -> tuple[int, int]:
+    """The size of an edit: the long side LONG_SIDE (9:16 → 720×1280); ``auto`` keeps the source's."""
+    if aspect_ratio == "auto":
+        return source
+    across, down = (int(part) for part in aspect_ratio.split(":"))
+    if down >= across:
+        return round(LONG_SIDE * across / down), LONG_SIDE
+    return LONG_SIDE, round(LONG_SIDE * down / across)
+
+
+def _webhook_body(run: Run) -> dict[str, Any]:
+    """The documented body: OK with the output as payload, or ERROR with the details as payload."""
+    body: dict[str, Any] = {"request_id": run.request_id, "gateway_request_id": run.request_id}
+    if run.error is None:
+        return {**body, "status": "OK", "payload": run.output}
+    detail = [{"loc": ["body"], "msg": run.error, "type": run.error_type or "model_error"}]
+    return {**body, "status": "ERROR", "error": "Invalid status code: 422", "payload": {"detail": detail}}
 
 
 def _error_response(fault: Fault) -> web.Response:

@@ -128,6 +128,12 @@ class FakeGenerations:
         )
         return row
 
+    async def park(self, generation_id: int, *, until: datetime) -> bool:
+        row = self._row(generation_id)
+        if row.active:
+            self.rows[generation_id] = replace(row, heartbeat_at=until, attempts=max(0, row.attempts - 1))
+        return row.active
+
     async def heartbeat(self, generation_id: int) -> bool:
         row = self._row(generation_id)
         if row.active:

@@ -69,7 +69,7 @@ class StillVideo:
     name: str = "local"
     submitted: list[str] = field(default_factory=list)
 
-    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+    async def submit(self, image: Path, speech: Path, *, workdir: Path, reference: str = "") -> str:
         self.submitted.append(f"req-{len(self.submitted) + 1}")
         return self.submitted[-1]
 

@@ -33,6 +33,7 @@ from app.services.catalog import Catalog
 from app.services.container import Services
 from app.services.faq import FaqCatalog
 from app.services.pricing import load_pricing
+from app.services.providers import ProviderCost
 from dialogs.i18n import TextCatalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,6 +242,29 @@ def repo_caption_styles() -> tuple[str, ...]:
     return (styles.default, *(name for name in styles.names if name != styles.default))
 
 
+class FakeCosts:
+    """The cost ledger in memory: what a hook recorded, in order."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[ProviderCost, str, int | None, int | None]] = []
+
+    async def record(
+        self,
+        cost: ProviderCost | None,
+        *,
+        purpose: str,
+        user_id: int | None = None,
+        generation_id: int | None = None,
+    ) -> bool:
+        if cost is None:
+            return False
+        self.recorded.append((cost, purpose, user_id, generation_id))
+        return True
+
+    async def totals(self, since: datetime | None = None, until: datetime | None = None) -> list[Any]:
+        return []
+
+
 def fake_services(
     *,
     welcome_bonus: int = 50,
@@ -288,5 +312,6 @@ def fake_services(
         files=LocalCopies(storage, scratch / "copies"),
         throttle=MemoryThrottle(),  # type: ignore[arg-type]  # duck-typed stand-in
         previews_per_hour=5,
+        costs=FakeCosts(),  # type: ignore[arg-type]  # duck-typed stand-in, checked by test_fakes_match
         caption_styles=repo_caption_styles(),
     )

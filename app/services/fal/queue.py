@@ -160,12 +160,24 @@ class FalQueueClient:
     def __repr__(self) -> str:
         return f"FalQueueClient(queue_url={self._queue_url!r})"
 
-    async def submit(self, model: str, arguments: Mapping[str, Any]) -> FalRequest:
-        """Queue a run of ``model``; retried only when fal surely did not take it (busy, not reached)."""
+    async def submit(
+        self, model: str, arguments: Mapping[str, Any], *, webhook_url: str | None = None
+    ) -> FalRequest:
+        """Queue a run of ``model``; retried only when fal surely did not take it (busy, not reached).
+
+        With ``webhook_url`` fal also POSTs the outcome there (query ``fal_webhook``, as the official client
+        sends it); the returned URLs still work, so polling stays the fallback for a lost webhook.
+        """
         model = model.strip("/")
         what = f"fal submit to {model}"
+        params = {"fal_webhook": webhook_url} if webhook_url else None
         response = await self._send(
-            "POST", f"{self._queue_url}/{model}", what=what, retry="connect", json=dict(arguments)
+            "POST",
+            f"{self._queue_url}/{model}",
+            what=what,
+            retry="connect",
+            json=dict(arguments),
+            params=params,
         )
         if response.status_code != 200:
             self._raise_for(response, what, missing="provider_rejected")
@@ -183,7 +195,7 @@ class FalQueueClient:
         )
         if len(request.dumps()) > MAX_REQUEST_TEXT:
             raise self._error("provider_unavailable", f"{what}: request {request_id} has oversized URLs")
-        log.info("fal request submitted", model=model, request_id=request_id)
+        log.info("fal request submitted", model=model, request_id=request_id, webhook=webhook_url is not None)
         return request
 
     async def status(self, request: FalRequest) -> FalStatus:

@@ -30,3 +30,8 @@ async def word_timings(
         finally:
             dest.unlink(missing_ok=True)
     return estimate_word_timings(script, seconds)
+
+
+def words_json(words: tuple[WordTiming, ...] | list[WordTiming]) -> str:
+    """The JSON :func:`word_timings` reads: ``[[word, start, end], …]``, times rounded to milliseconds."""
+    return json.dumps([[w.word, round(w.start, 3), round(w.end, 3)] for w in words], ensure_ascii=False)

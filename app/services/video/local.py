@@ -77,7 +77,7 @@ class LocalVideoMaker:
         self._ffprobe = ffprobe
         self._time_limit = time_limit
 
-    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+    async def submit(self, image: Path, speech: Path, *, workdir: Path, reference: str = "") -> str:
         """File the inputs under a new request id (nothing renders yet)."""
         token = secrets.token_hex(12)
         folder = self._request_dir(token)

@@ -57,7 +57,7 @@ class ScriptedVideoMaker:
     on_collect: Callable[[], Awaitable[None]] | None = None
     """Runs at the start of every collect: a test's way in while the worker waits on the provider."""
 
-    async def submit(self, image: Path, speech: Path, *, workdir: Path) -> str:
+    async def submit(self, image: Path, speech: Path, *, workdir: Path, reference: str = "") -> str:
         self.submit_calls += 1
         self.images.append(await asyncio.to_thread(image.read_bytes))
         if self.submit_script:

@@ -47,9 +47,9 @@ def told(world: World) -> list[str]:
 @pytest.mark.parametrize(
     ("error", "reason", "says"),
     [
-        (busy, "provider_busy", "the video service is overloaded right now"),
-        (down, "provider_unavailable", "the video service is unavailable right now"),
-        (timed_out, "provider_unavailable", "the video service is unavailable right now"),
+        (busy, "provider_busy", "the AI service is overloaded right now"),
+        (down, "provider_unavailable", "the AI service is unavailable right now"),
+        (timed_out, "provider_unavailable", "the AI service is unavailable right now"),
     ],
 )
 async def test_a_provider_busy_or_down_is_retried_with_backoff_then_failed_with_its_reason(
@@ -104,7 +104,7 @@ async def test_a_provider_that_recovers_within_the_retries_delivers_the_video(wo
 @pytest.mark.parametrize(
     ("where", "error", "says"),
     [
-        ("submit", ProviderError("provider_rejected", "HTTP 400"), "the video service rejected the request"),
+        ("submit", ProviderError("provider_rejected", "HTTP 400"), "the AI service rejected the request"),
         ("submit", ProviderError("content_refused", "HTTP 422"), "the service refused this content"),
         (
             "collect",

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+from app.services.storage.s3 import S3Storage
 from app.services.video.local import HEIGHT, WIDTH
+from tests.support.s3 import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 BACKDROP_TOP = (205, 214, 228)
 BACKDROP_BOTTOM = (168, 178, 198)
@@ -133,3 +136,18 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     portrait(root / "portrait.jpg")
     portrait(root / "green.jpg", backdrop=(0, 177, 64))
     return root
+
+
+@pytest.fixture
+async def bucket(s3_endpoint: str) -> AsyncIterator[S3Storage]:
+    """An S3 bucket of its own on the session's moto server: where presigned fal inputs are kept."""
+    async with S3Storage(
+        s3_endpoint,
+        f"fal-{uuid.uuid4().hex[:20]}",
+        TEST_ACCESS_KEY_ID,
+        TEST_SECRET_ACCESS_KEY,
+        read_timeout=10,
+        max_attempts=1,
+    ) as storage:
+        await storage.ensure_bucket()
+        yield storage

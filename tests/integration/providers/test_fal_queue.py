@@ -358,3 +358,18 @@ async def test_the_fake_as_a_process_is_scripted_and_counted_over_http(
     assert (stats["total"], stats["duplicates"]) == (2, 1)
     assert stats["distinct"][0]["request_ids"][0] == request.request_id
     assert json.loads(state.read_text())["stats"]["total"] == 2
+
+
+async def test_a_webhook_address_reaches_fal_exactly_as_given(
+    client: FalQueueClient, fal: FakeFal, http: httpx.AsyncClient, media: Path
+) -> None:
+    hook = "https://bot.example.com/fal/webhook?ref=g42&kind=video"
+    script = {"faults": [{"on": "webhook", "skip": True}]}  # nobody listens at the address
+    assert (await http.post(f"{fal.url}/_fake/script", json=script)).status_code == 200
+
+    request = await client.submit(MODEL, await uploaded_input(client, media), webhook_url=hook)
+
+    (submission,) = fal.stats()["submissions"]
+    assert (submission["request_id"], submission["webhook"]) == (request.request_id, hook)
+    assert submission["webhook_state"] == "skipped"
+    assert "fal_webhook" not in request.status_url  # the URLs to follow are fal's own, unchanged

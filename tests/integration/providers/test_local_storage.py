@@ -6,11 +6,15 @@ import asyncio
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from app.services.storage.keys import StorageKeyError, draft_key, generation_key
 from app.services.storage.local import LocalStorage
+from app.services.storage.signing import derive_signing_key
+
+SIGNING_KEY = derive_signing_key("a-secret-every-process-shares")
 
 
 @pytest.fixture
@@ -99,6 +103,8 @@ async def test_unsafe_keys_are_refused_everywhere(storage: LocalStorage, tmp_pat
         await storage.delete(key)
     with pytest.raises(StorageKeyError):
         storage.local_path(key)
+    with pytest.raises(StorageKeyError):
+        await storage.presigned_url(key, expires=60)
     assert not (tmp_path / "etc").exists()
 
 
@@ -160,3 +166,33 @@ async def test_readers_never_see_a_half_written_object(storage: LocalStorage, tm
     await asyncio.gather(writer(), reader())
 
     assert seen  # the reader did read while the writer was busy
+
+
+@pytest.mark.parametrize(
+    ("public_url", "signing_key"), [(None, None), ("https://bot.example.com", None), (None, SIGNING_KEY)]
+)
+async def test_without_both_a_public_address_and_a_key_there_is_no_url(
+    tmp_path: Path, public_url: str | None, signing_key: bytes | None
+) -> None:
+    storage = LocalStorage(tmp_path, public_url=public_url, signing_key=signing_key)
+
+    assert await storage.presigned_url(generation_key(1, 2, "video.mp4"), expires=600) is None
+    assert storage.signer is None
+
+
+async def test_with_a_public_address_the_url_points_at_the_files_route(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path, public_url="https://bot.example.com/ugc/", signing_key=SIGNING_KEY)
+
+    url = await storage.presigned_url(draft_key(7, "d-1_a", "speech.ogg"), expires=600)
+
+    assert url is not None
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc) == ("https", "bot.example.com")
+    assert parts.path == "/ugc/files/tmp/users/7/drafts/d-1_a/speech.ogg"
+    assert sorted(parse_qs(parts.query)) == ["expires", "signature"]
+
+
+@pytest.mark.parametrize("public_url", ["ftp://bot.example.com", "bot.example.com", "https://x.example/?a=1"])
+def test_a_public_address_that_is_not_a_plain_http_url_is_refused(tmp_path: Path, public_url: str) -> None:
+    with pytest.raises(ValueError, match="public_url"):
+        LocalStorage(tmp_path, public_url=public_url, signing_key=SIGNING_KEY)

@@ -1,8 +1,10 @@
 """OmniHuman on (fake) fal.ai as the worker uses it: submit, collect None while it renders, then a real
-720×1280 video; a restarted worker resumes without a second submission; failures reach the user's reason."""
+720×1280 video; a restarted worker resumes without a second submission; failures reach the user's reason;
+inputs reach fal by its storage or by presigned URLs of our bucket; the cost of each render is recorded."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.services.fal.inputs import FalUploads, PresignedInputs
 from app.services.providers import ProviderError, TalkingVideoMaker
-from app.services.video.omnihuman import OmniHumanVideo, Resolution
+from app.services.storage.local import LocalStorage
+from app.services.storage.s3 import S3Storage
+from app.services.video.omnihuman import MODEL_V1, OmniHumanVideo, Resolution
 from tests.fakes.fal_server import FakeFal, fal_server
 from tests.integration.providers.conftest import streams, tone
 from tests.integration.providers.fal_support import all_logs, queue_client
@@ -238,3 +243,105 @@ async def test_an_unreadable_stored_request_fails_the_render(
 async def test_only_720p_and_1080p_are_offered(http: httpx.AsyncClient, fal: FakeFal) -> None:
     with pytest.raises(ValueError, match="720p or 1080p"):
         OmniHumanVideo(queue_client(http, fal), resolution="480p")  # type: ignore[arg-type]
+
+
+async def test_inputs_can_reach_fal_by_presigned_urls_of_our_bucket(
+    http: httpx.AsyncClient, fal: FakeFal, bucket: S3Storage, media: Path, tmp_path: Path, *, s3_endpoint: str
+) -> None:
+    video_maker = OmniHumanVideo(queue_client(http, fal), inputs=PresignedInputs(bucket, expires=600))
+
+    first = await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path)
+    await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path)
+    await fal.complete()
+    video = await video_maker.collect(first, workdir=tmp_path)
+
+    assert video is not None and (video.width, video.height) == (720, 1280)
+    assert video.duration == pytest.approx(5.0, abs=0.1)  # fal really read our speech
+    submission = fal.stats()["submissions"][0]["input"]
+    for name in ("image_url", "audio_url"):
+        assert submission[name].startswith(f"{s3_endpoint}/{bucket.bucket}/tmp/fal-inputs/")
+        assert "X-Amz-Expires=600" in submission[name]
+    assert fal.stats()["counters"].get("upload_calls", 0) == 0
+    assert fal.stats()["duplicates"] == 1  # the same files, however freshly signed their URLs
+    for name in ("portrait.jpg", "speech5.wav"):  # kept by content: the same file is one object
+        digest = hashlib.sha256((media / name).read_bytes()).hexdigest()
+        assert await bucket.exists(f"tmp/fal-inputs/{digest}{Path(name).suffix}")
+
+
+async def test_inputs_go_to_fal_s_storage_when_chosen(
+    http: httpx.AsyncClient, fal: FakeFal, media: Path, tmp_path: Path
+) -> None:
+    client = queue_client(http, fal)
+    video_maker = OmniHumanVideo(client, inputs=FalUploads(client))
+
+    await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path)
+
+    assert fal.stats()["counters"]["uploads"] == 2
+    assert fal.stats()["submissions"][0]["input"]["image_url"].startswith(f"{fal.url}/files/uploads/")
+
+
+async def test_a_storage_without_public_urls_is_a_storage_failure(
+    http: httpx.AsyncClient, fal: FakeFal, media: Path, tmp_path: Path
+) -> None:
+    storage = LocalStorage(tmp_path / "objects")
+    video_maker = OmniHumanVideo(queue_client(http, fal), inputs=PresignedInputs(storage))
+
+    with pytest.raises(ProviderError) as caught:
+        await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path)
+
+    assert caught.value.reason == "storage_failed"
+    assert "LocalStorage has no public URLs" in caught.value.detail
+    assert fal.stats()["total"] == 0
+
+
+async def test_a_collected_render_records_what_it_cost(
+    http: httpx.AsyncClient, fal: FakeFal, media: Path, tmp_path: Path
+) -> None:
+    video_maker = maker(http, fal)
+    request_id = await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path)
+    await fal.complete()
+
+    video = await video_maker.collect(request_id, workdir=tmp_path)
+
+    assert video is not None and video.cost is not None
+    cost = video.cost
+    assert (cost.provider, cost.model, cost.unit) == ("fal", "fal-ai/bytedance/omnihuman/v1.5", "seconds")
+    assert cost.units == pytest.approx(5.0, abs=0.1)
+    assert cost.usd == pytest.approx(0.16 * cost.units, abs=0.001)
+    assert cost.request_id == fal.stats()["submissions"][0]["request_id"]
+
+
+@pytest.mark.parametrize(("seconds", "refused"), [(30.0, True), (29.0, False)])
+async def test_v1_sends_no_resolution_and_takes_under_30_seconds(
+    http: httpx.AsyncClient, fal: FakeFal, media: Path, tmp_path: Path, *, seconds: float, refused: bool
+) -> None:
+    speech = tone(tmp_path / "speech.wav", seconds)
+    video_maker = OmniHumanVideo(queue_client(http, fal), model=MODEL_V1)
+
+    if refused:
+        with pytest.raises(ProviderError) as caught:
+            await video_maker.submit(media / "portrait.jpg", speech, workdir=tmp_path)
+        assert caught.value.reason == "speech_too_long"
+        assert "OmniHuman v1" in caught.value.detail
+    else:
+        await video_maker.submit(media / "portrait.jpg", speech, workdir=tmp_path)
+        (submission,) = fal.stats()["submissions"]
+        assert submission["model"] == MODEL_V1
+        assert "resolution" not in submission["input"]
+
+
+async def test_a_webhook_address_carries_our_reference(
+    http: httpx.AsyncClient, fal: FakeFal, media: Path, tmp_path: Path
+) -> None:
+    fal.script_webhook(skip=True)  # nobody listens there: only the address is looked at
+    hook = "https://bot.example.com/fal/webhook"
+    video_maker = OmniHumanVideo(queue_client(http, fal), webhook_url=hook)
+
+    await video_maker.submit(media / "portrait.jpg", media / "speech5.wav", workdir=tmp_path, reference="g42")
+
+    assert fal.stats()["submissions"][0]["webhook"] == f"{hook}?ref=g42"
+
+
+async def test_only_the_two_omnihuman_models_are_offered(http: httpx.AsyncClient, fal: FakeFal) -> None:
+    with pytest.raises(ValueError, match="model"):
+        OmniHumanVideo(queue_client(http, fal), model="fal-ai/flux/dev")

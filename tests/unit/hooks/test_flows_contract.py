@@ -12,6 +12,7 @@ import pytest
 from app.domain.credits import LedgerReason
 from app.domain.generations import Draft
 from app.services.container import Services
+from app.services.costs import CostLedger
 from app.services.generations import Generations
 from app.services.ledger import Ledger
 from app.services.users import UserService
@@ -23,7 +24,7 @@ from dialogs.registry import HookKind
 from dialogs.schema import Flows, PagerRow, SelectRow
 from dialogs.validate import validate_flows
 from tests.fakes.generations import FakeGenerations
-from tests.fakes.services import FakeLedger, FakeUsers
+from tests.fakes.services import FakeCosts, FakeLedger, FakeUsers
 from tests.unit.hooks.conftest import FakeManager, MakeContext
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -121,7 +122,13 @@ async def test_every_window_gets_the_data_its_texts_lists_and_conditions_read(
 
 
 @pytest.mark.parametrize(
-    ("fake", "real"), [(FakeUsers, UserService), (FakeLedger, Ledger), (FakeGenerations, Generations)]
+    ("fake", "real"),
+    [
+        (FakeUsers, UserService),
+        (FakeLedger, Ledger),
+        (FakeGenerations, Generations),
+        (FakeCosts, CostLedger),
+    ],
 )
 def test_the_fakes_offer_the_same_methods_as_the_services(fake: type, real: type) -> None:
     def public(cls: type) -> dict[str, inspect.Signature]:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import pytest
 
 from app.services.storage.keys import generation_key
-from app.services.storage.s3 import MAX_PRESIGNED_SECONDS, S3Storage
+from app.services.storage.s3 import MAX_PRESIGNED_SECONDS, MIB, S3Storage
 
 R2_ENDPOINT = "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com"
 ACCESS_KEY_ID = "a3f0c2b1d4e5f60718293a4b5c6d7e8f"
@@ -107,3 +107,26 @@ def test_an_empty_bucket_or_credential_is_refused_at_construction(
     # botocore would otherwise quietly fall back to ~/.aws or AWS_* variables of the machine.
     with pytest.raises(ValueError, match="empty"):
         S3Storage(R2_ENDPOINT, bucket, key_id, secret)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "part_size", "match"),
+    [
+        (64 * MIB, 5 * MIB - 1, "part_size"),  # S3 and R2 refuse parts under 5 MiB
+        (64 * MIB, 5 * 1024 * MIB + 1, "part_size"),
+        (0, 16 * MIB, "multipart_threshold"),
+        (6 * 1024 * MIB, 16 * MIB, "multipart_threshold"),  # above what one PutObject may carry on R2
+    ],
+)
+def test_part_sizes_the_store_would_refuse_are_refused_at_construction(
+    threshold: int, part_size: int, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        S3Storage(R2_ENDPOINT, "b", ACCESS_KEY_ID, SECRET, multipart_threshold=threshold, part_size=part_size)
+
+
+def test_the_secret_is_not_in_the_storage_repr() -> None:
+    storage = S3Storage(R2_ENDPOINT, "ugc-media", ACCESS_KEY_ID, SECRET)
+
+    assert SECRET not in repr(storage)
+    assert "ugc-media" in repr(storage)

@@ -146,3 +146,49 @@ def test_env_example_explains_every_variable() -> None:
             assert lines[number - 1].startswith("#"), (
                 f".env.example: {line.split('=')[0]} has no comment above it"
             )
+
+
+def test_auto_providers_are_local_without_keys_and_real_with_them() -> None:
+    offline = load_settings({})
+    assert not offline.uses_elevenlabs and not offline.uses_omnihuman and offline.nano_banana_model is None
+    assert not offline.uses_fal_webhooks
+
+    keyed = load_settings(
+        {"ELEVENLABS_API_KEY": "el-key", "FAL_KEY": "fal-key", "PUBLIC_URL": "https://bot.example.com/"}
+    )
+    assert keyed.uses_elevenlabs and keyed.uses_omnihuman
+    assert keyed.nano_banana_model == "fal-ai/nano-banana/edit"
+    assert keyed.uses_fal_webhooks and keyed.public_url == "https://bot.example.com"
+
+    forced_local = load_settings(
+        {"FAL_KEY": "k", "ELEVENLABS_API_KEY": "k", "TTS_PROVIDER": "local", "VIDEO_PROVIDER": "local",
+         "IMAGE_PROVIDER": "local", "PUBLIC_URL": "https://b.example", "FAL_WEBHOOKS": "false"}
+    )  # fmt: skip
+    assert not forced_local.uses_elevenlabs and not forced_local.uses_omnihuman
+    assert forced_local.nano_banana_model is None and not forced_local.uses_fal_webhooks
+    pro = load_settings({"FAL_KEY": "k", "IMAGE_PROVIDER": "nano-banana-pro", "VIDEO_PROVIDER": "fal"})
+    assert pro.nano_banana_model == "fal-ai/nano-banana-pro/edit" and pro.uses_omnihuman
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TTS_PROVIDER": "elevenlabs"}, "ELEVENLABS_API_KEY: required when TTS_PROVIDER=elevenlabs"),
+        ({"VIDEO_PROVIDER": "fal"}, "FAL_KEY: required when VIDEO_PROVIDER=fal"),
+        ({"IMAGE_PROVIDER": "nano-banana"}, "FAL_KEY: required when IMAGE_PROVIDER=nano-banana"),
+        ({"FAL_WEBHOOKS": "true"}, "PUBLIC_URL: required when FAL_WEBHOOKS=true"),
+        ({"FAL_INPUTS": "presigned"}, "PUBLIC_URL: required when FAL_INPUTS=presigned with local storage"),
+        ({"S3_PRESIGN_SECONDS": "700000"}, "S3_PRESIGN_SECONDS"),
+        ({"ELEVENLABS_OUTPUT_FORMAT": "flac"}, "ELEVENLABS_OUTPUT_FORMAT"),
+    ],
+)
+def test_a_provider_chosen_without_what_it_needs_is_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert message in str(error.value)
+
+
+def test_provider_keys_are_never_echoed_in_errors() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({"ELEVENLABS_API_KEY": "sk-secret-123", "FAL_KEY": "fal-secret-456", "WEB_PORT": "x"})
+    assert "sk-secret-123" not in str(error.value) and "fal-secret-456" not in str(error.value)
