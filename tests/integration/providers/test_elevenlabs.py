@@ -247,17 +247,18 @@ async def test_still_turned_away_after_the_last_try_is_a_transient_failure(
     assert len(sleeps.delays) == 3 and max(sleeps.delays) <= 2.0  # capped at max_backoff
 
 
-async def test_a_service_that_never_answers_is_unavailable_after_the_tries(
+async def test_a_synthesis_that_timed_out_is_not_sent_again_it_may_have_been_billed(
     http: httpx.AsyncClient, fake: FakeElevenLabs, tmp_path: Path
 ) -> None:
     fake.script([{"fault": "hang", "times": 2, "seconds": 5}])
-    speech = speech_for(http, fake, tries=2, timeout=0.3)
+    speech = speech_for(http, fake, tries=3, timeout=0.3)
 
     with pytest.raises(ProviderError) as caught:
         await speech.synthesize("Hello!", EN, workdir=tmp_path)
 
     assert (caught.value.reason, caught.value.transient) == ("provider_unavailable", True)
     assert "timed out" in caught.value.detail
+    assert fake.stats["tts_requests"] == 1, "ElevenLabs may have made (and billed) the take: asked once"
 
 
 async def test_an_unreachable_service_is_unavailable(http: httpx.AsyncClient, tmp_path: Path) -> None:
