@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -16,6 +18,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.types import BotCommandScopeChat
 from aiogram_dialog import BgManagerFactory
 from aiogram_dialog.api.entities import DIALOG_EVENT_NAME
 from aiohttp import web
@@ -42,6 +45,7 @@ from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
 from app.jobs.wakeups import RenderWakeups
 from app.jobs.worker import WorkerConfig, WorkerParts, build_worker, worker_running
 from app.logs import get_logger, mask_url, setup_logging
+from app.metrics import Metrics, UpdateMetricsMiddleware, metrics_handler, queue_check, storage_check
 from app.services.catalog import Catalog
 from app.services.container import Services, build_services
 from app.services.fal.inputs import FalInputs, FalUploads, PresignedInputs
@@ -73,9 +77,11 @@ from app.services.video.omnihuman import MODEL as OMNIHUMAN_MODEL
 from app.services.video.omnihuman import MODEL_V1 as OMNIHUMAN_MODEL_V1
 from app.services.video.omnihuman import OmniHumanVideo
 from app.telegram import InFlightUpdates, LogContextMiddleware, UserContextMiddleware, create_bot
+from app.telegram.activity import ActivityMiddleware, ActivityRecorder
 from app.telegram.alerts import TelegramAlerts
+from app.telegram.feedback_replies import feedback_replies_router
 from app.telegram.media_ids import RedisMediaIdStorage
-from app.telegram.middlewares import BackgroundUserMiddleware
+from app.telegram.middlewares import BackgroundUserMiddleware, PoliteRefusal
 from app.web import HealthCheck
 from dialogs.attach import attach_flows
 from dialogs.compile import CompiledFlows, compile_flows
@@ -133,6 +139,7 @@ class Runtime:
     """Extra routes of the web server: fal.ai's webhook, signed local files."""
     providers: dict[str, str] = field(default_factory=dict)
     """Which provider does what, for the start-up log and ``/health``."""
+    metrics: Metrics = field(default_factory=Metrics)
     _started: bool = field(default=False, repr=False)
     _worker_stack: AsyncExitStack | None = field(default=None, repr=False)
 
@@ -158,12 +165,17 @@ class Runtime:
             await stack.aclose()
 
     def health_checks(self) -> dict[str, HealthCheck]:
-        """What ``/health`` probes: the database and Redis."""
+        """What ``/health`` probes: the database, Redis, the object storage and the job queue."""
 
         async def redis_ok() -> bool:
             return bool(await self.redis.ping())
 
-        return {"db": check_db, "redis": redis_ok}
+        return {
+            "db": check_db,
+            "redis": redis_ok,
+            "storage": storage_check(self.services.storage),
+            "queue": queue_check(self.redis, self.jobs.queue_name),
+        }
 
     def allowed_updates(self) -> list[str]:
         """The update types some handler listens to, for getUpdates and setWebhook."""
@@ -197,15 +209,19 @@ class Runtime:
         if not self.sets_commands:
             return
         for locale in self.texts.locales:
-            commands = self.compiled.bot_commands(locale)
             language = None if locale == self.texts.default_locale else locale
-            try:
-                await self.bot.set_my_commands(commands, language_code=language)
-            except TelegramUnauthorizedError:
-                raise
-            except TelegramAPIError as exc:
-                # The menu is a convenience; a bot that cannot set it still serves users.
-                log.warning("telegram: setMyCommands failed", locale=locale, error=str(exc))
+            # Everyone's menu; each admin's own chat also lists the admin commands (nobody else sees them).
+            scopes: list[tuple[BotCommandScopeChat | None, bool]] = [(None, False)]
+            scopes += [(BotCommandScopeChat(chat_id=admin), True) for admin in self.settings.admin_ids]
+            for scope, admins in scopes:
+                commands = self.compiled.bot_commands(locale, admins=admins)
+                try:
+                    await self.bot.set_my_commands(commands, scope=scope, language_code=language)
+                except TelegramUnauthorizedError:
+                    raise
+                except TelegramAPIError as exc:
+                    # The menu is a convenience; a bot that cannot set it still serves users.
+                    log.warning("telegram: setMyCommands failed", locale=locale, error=str(exc))
 
 
 @dataclass(frozen=True)
@@ -261,8 +277,7 @@ async def build_runtime(
         )
     # Flows first: a typo in YAML must stop the start before any process or connection is opened.
     edited = _load_editable(settings)
-    registry, loaded, texts = edited.registry, edited.loaded, edited.texts
-    faq, catalog, pricing, captioner = edited.faq, edited.catalog, edited.pricing, edited.captioner
+    registry, loaded, texts, captioner = edited.registry, edited.loaded, edited.texts, edited.captioner
 
     async with AsyncExitStack() as stack:
         redis, redis_label = await _open_redis(settings, stack)
@@ -272,49 +287,38 @@ async def build_runtime(
         # arq shares the bot's connection pool: one Redis, one set of connections per process.
         jobs = ArqJobQueue(ArqRedis(connection_pool=redis.connection_pool))
         storage_backend = await _open_object_storage(settings, stack)
-        scratch_dir = settings.scratch_dir.resolve()
         bot = create_bot(settings)
         stack.push_async_callback(bot.session.close)
         throttle = RedisThrottle(redis)
-        alerts = TelegramAlerts(bot, _admin_chats(settings), throttle)
-        providers = await _providers(
-            settings, stack, storage=storage_backend, scratch_dir=scratch_dir, alerts=alerts
-        )
-        log.info("providers", **providers.labels, storage=_storage_label(settings))
-        services = build_services(
-            texts=texts,
-            faq=faq,
-            locales=texts.locales,
-            welcome_bonus=settings.welcome_bonus,
-            catalog=catalog,
-            pricing=pricing,
-            storage=storage_backend,
-            speech=providers.speech,
-            image_editor=providers.image_editor,
-            video_maker=providers.video_maker,
-            jobs=jobs,
-            scratch_dir=scratch_dir,
-            throttle=throttle,
-            previews_per_hour=settings.previews_per_hour,
-            # The default style first (the one a draft starts with), then the others in the file's order.
-            caption_styles=sorted(captioner.styles.names, key=lambda name: name != captioner.styles.default),
-        )
+        metrics = Metrics()
+        pipeline_ref: list[Pipeline] = []
+        services, providers = await _services(
+            settings, stack, edited, bot=bot, throttle=throttle, storage=storage_backend, jobs=jobs,
+            pipeline_ref=pipeline_ref, metrics=metrics,
+        )  # fmt: skip
         # Uploaded photos, samples and videos are re-sent by file_id from any process sharing this Redis.
         media_ids = RedisMediaIdStorage(redis, namespace=str(bot.id))
 
-        dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
-        dispatcher[SERVICES_KEY] = services
         in_flight = InFlightUpdates()
-        user_context = UserContextMiddleware(services)
-        # Middleware order, outermost first (after aiogram's own error, user-context and FSM middlewares):
-        # in-flight tracking → log context → the user row, locale and services → aiogram-dialog's middlewares.
-        dispatcher.update.outer_middleware(in_flight)
-        dispatcher.update.outer_middleware(LogContextMiddleware())
-        dispatcher.message.outer_middleware(user_context)
-        dispatcher.callback_query.outer_middleware(user_context)
-        # Recovery from stale buttons answers in the user's chosen language: errors need the locale too.
-        dispatcher.errors.outer_middleware(user_context)
-        compiled = compile_flows(loaded.flows, registry, texts, base_dir=settings.flows_path.parent)
+        # Last seen and update counts, written in batches (one statement per flush, not one per update).
+        activity = ActivityRecorder(services.clock)
+        stack.push_async_callback(_stop_task, asyncio.create_task(activity.run(), name="activity"))
+        dispatcher = _dispatcher(
+            storage,
+            isolation=isolation,
+            services=services,
+            in_flight=in_flight,
+            refusal=PoliteRefusal(texts, throttle),
+            metrics=metrics,
+            activity=activity,
+        )
+        admins = frozenset(settings.admin_ids)
+        compiled = compile_flows(
+            loaded.flows, registry, texts, base_dir=settings.flows_path.parent, is_admin=admins.__contains__
+        )
+        if services.feedback is not None and services.feedback.chat_id is not None:
+            # Before the flows: an admin's reply in the feedback chat is an answer, not input to a window.
+            dispatcher.include_router(feedback_replies_router(services.feedback, services.users, texts))
         bg_manager_factory = attach_flows(
             dispatcher, compiled, texts, events_isolation=isolation, media_id_storage=media_ids
         )
@@ -338,7 +342,9 @@ async def build_runtime(
             bot=bot,
             jobs=jobs,
             park_after=settings.fal_webhook_fallback_seconds if providers.fal_webhooks else None,
+            metrics=metrics,
         )
+        pipeline_ref.append(worker_parts.pipeline)
         routes = _routes(
             settings, storage=storage_backend, providers=providers, redis=redis, services=services, jobs=jobs
         )
@@ -370,8 +376,9 @@ async def build_runtime(
             worker_config=worker_config,
             webhook_secret=webhook_secret,
             webhook_secret_generated=generated,
-            routes=routes,
+            routes=[*routes, _metrics_route(settings, metrics)],
             providers=providers.labels | {"storage": _storage_label(settings)},
+            metrics=metrics,
         )
         dispatcher.startup.register(runtime.set_commands)
         stack.push_async_callback(runtime.shutdown)
@@ -393,6 +400,82 @@ async def build_runtime(
         yield runtime
 
 
+async def _services(
+    settings: Settings,
+    stack: AsyncExitStack,
+    edited: _Editable,
+    *,
+    bot: Bot,
+    throttle: RedisThrottle,
+    storage: ObjectStorage,
+    jobs: ArqJobQueue,
+    pipeline_ref: list[Pipeline],
+    metrics: Metrics,
+) -> tuple[Services, Providers]:
+    """The providers chosen by the settings, and the services hooks and jobs use."""
+    scratch_dir = settings.scratch_dir.resolve()
+    alerts = TelegramAlerts(bot, _admin_chats(settings), throttle)
+    providers = await _providers(settings, stack, storage=storage, scratch_dir=scratch_dir, alerts=alerts)
+    log.info("providers", **providers.labels, storage=_storage_label(settings))
+
+    async def abandon(generation_id: int, reason: str, detail: str) -> None:
+        # An admin's refund fails the video the way the reaper does (refund once, tell the user); the
+        # pipeline is built after these services, from them.
+        await pipeline_ref[0].abandon(generation_id, reason, detail)
+
+    texts, captioner = edited.texts, edited.captioner
+    services = build_services(
+        texts=texts,
+        faq=edited.faq,
+        locales=texts.locales,
+        welcome_bonus=settings.welcome_bonus,
+        catalog=edited.catalog,
+        pricing=edited.pricing,
+        storage=storage,
+        speech=providers.speech,
+        image_editor=providers.image_editor,
+        video_maker=providers.video_maker,
+        jobs=jobs,
+        scratch_dir=scratch_dir,
+        throttle=throttle,
+        previews_per_hour=settings.previews_per_hour,
+        # The default style first (the one a draft starts with), then the others in the file's order.
+        caption_styles=sorted(captioner.styles.names, key=lambda name: name != captioner.styles.default),
+        admin_ids=settings.admin_ids,
+        messenger=bot,
+        feedback_chat_id=settings.admin_feedback_chat_id,
+        abandon=abandon,
+        metrics=metrics,
+    )
+    return services, providers
+
+
+def _dispatcher(
+    storage: RedisStorage,
+    *,
+    isolation: BaseEventIsolation,
+    services: Services,
+    in_flight: InFlightUpdates,
+    refusal: PoliteRefusal,
+    metrics: Metrics,
+    activity: ActivityRecorder,
+) -> Dispatcher:
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation)
+    dispatcher[SERVICES_KEY] = services
+    user_context = UserContextMiddleware(services, refusal)
+    # Middleware order, outermost first (after aiogram's own error, user-context and FSM middlewares):
+    # in-flight → metrics → log context → activity → the user row, locale and services → aiogram-dialog's.
+    dispatcher.update.outer_middleware(in_flight)
+    dispatcher.update.outer_middleware(UpdateMetricsMiddleware(metrics))
+    dispatcher.update.outer_middleware(LogContextMiddleware())
+    dispatcher.update.outer_middleware(ActivityMiddleware(activity))
+    dispatcher.message.outer_middleware(user_context)
+    dispatcher.callback_query.outer_middleware(user_context)
+    # Recovery from stale buttons answers in the user's chosen language: errors need the locale too.
+    dispatcher.errors.outer_middleware(user_context)
+    return dispatcher
+
+
 def _worker_parts(
     settings: Settings,
     *,
@@ -403,6 +486,7 @@ def _worker_parts(
     bot: Bot,
     jobs: ArqJobQueue,
     park_after: float | None,
+    metrics: Metrics,
 ) -> WorkerParts:
     """The pipeline and the scheduled tasks a worker runs (built in every process; cheap when unused)."""
     # Several beats fit in STALE_AFTER, so a live worker is never taken for a dead one.
@@ -424,6 +508,7 @@ def _worker_parts(
         clock=services.clock,
         costs=services.costs,
         park_after=park_after,
+        metrics=metrics,
     )
     return WorkerParts(
         pipeline=pipeline,
@@ -455,6 +540,18 @@ def _worker_parts(
         ),
         queue=jobs,
     )
+
+
+def _metrics_route(settings: Settings, metrics: Metrics) -> web.RouteDef:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    return web.get("/metrics", metrics_handler(metrics, token=token))
+
+
+async def _stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for its last words (the activity recorder flushes once more)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _admin_chats(settings: Settings) -> tuple[int, ...]:
@@ -651,6 +748,7 @@ def _secrets(settings: Settings) -> list[str]:
             settings.s3_secret_access_key,
             settings.elevenlabs_api_key,
             settings.files_signing_key,
+            settings.metrics_token,
         )
         if secret is not None
     ]

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     welcome_bonus: int = Field(50, ge=0)
     admin_ids: tuple[int, ...] = ()
     admin_chat_id: int | None = None
+    admin_feedback_chat_id: int | None = None
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(None, ge=1, le=65535)
     flows_path: Path = Path("flows.yaml")
     # Object storage: a local directory, or an S3 API (Cloudflare R2, MinIO, AWS).
     storage_backend: Literal["local", "s3"] = "local"

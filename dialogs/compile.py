@@ -17,15 +17,15 @@ lands there.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.types import BotCommand, CallbackQuery, Message, TelegramObject
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
 from aiogram_dialog.api.internal import DataGetter
 from aiogram_dialog.widgets.input import MessageInput
@@ -90,28 +90,44 @@ class CompiledFlows:
             raise KeyError(f"{dialog}.{window}")
         return found
 
-    def bot_commands(self, locale: str) -> list[BotCommand]:
-        """The command menu for setMyCommands, described in ``locale``."""
+    def bot_commands(self, locale: str, *, admins: bool = False) -> list[BotCommand]:
+        """The command menu for setMyCommands, described in ``locale``: everyone's commands, and with
+        ``admins`` the admin commands after them (set only in the admins' own chats)."""
         return [
             BotCommand(command=c.command, description=self.texts.get(locale, c.description))
             for c in self.flows.commands
+            if c.access == "everyone" or admins
         ]
 
 
 def compile_flows(
-    flows: schema.Flows, registry: HookRegistry, texts: TextCatalog, *, base_dir: Path
+    flows: schema.Flows,
+    registry: HookRegistry,
+    texts: TextCatalog,
+    *,
+    base_dir: Path,
+    is_admin: Callable[[int], bool] = lambda user_id: False,
 ) -> CompiledFlows:
-    """Fresh StatesGroups, Dialogs, Windows and routers for one Dispatcher."""
+    """Fresh StatesGroups, Dialogs, Windows and routers for one Dispatcher.
+
+    ``access: admins`` dialogs and commands answer only users ``is_admin`` accepts; for anyone else their
+    handlers do not match, so the update goes on exactly as if they did not exist."""
     states = {
         name: type(name, (StatesGroup,), {w: State() for w in dialog.windows})
         for name, dialog in flows.dialogs.items()
     }
     engine = _Engine(flows, registry, texts, states, base_dir)
+    admin_filter = _AdminFilter(is_admin)
     dialogs = [engine.dialog(name, dialog) for name, dialog in flows.dialogs.items()]
+    for dialog, spec in zip(dialogs, flows.dialogs.values(), strict=True):
+        if spec.access == "admins":
+            dialog.message.filter(admin_filter)
+            dialog.callback_query.filter(admin_filter)
     commands = {c.command: engine.command_runner(c) for c in flows.commands}
+    admin_commands = frozenset(c.command for c in flows.commands if c.access == "admins")
 
     router = Router(name="flows")
-    router.include_router(engine.commands_router(commands))
+    router.include_router(engine.commands_router(commands, admin_commands, admin_filter))
     for dialog in dialogs:
         router.include_router(dialog)
     router.include_router(engine.fallback_router(commands))
@@ -380,11 +396,16 @@ class _Engine:
 
         return run
 
-    def commands_router(self, commands: Mapping[str, CommandRunner]) -> Router:
+    def commands_router(
+        self, commands: Mapping[str, CommandRunner], admin_only: Collection[str], admin_filter: Filter
+    ) -> Router:
         """Commands work in any state, so they are tried before the dialogs."""
         router = Router(name="flows.commands")
         for name, runner in commands.items():
-            router.message.register(_command_handler(runner), Command(name))
+            if name in admin_only:
+                router.message.register(_command_handler(runner), Command(name), admin_filter)
+            else:
+                router.message.register(_command_handler(runner), Command(name))
         return router
 
     def fallback_router(self, commands: Mapping[str, CommandRunner]) -> Router:
@@ -410,6 +431,17 @@ class _Engine:
         router.message.register(on_message)
         router.callback_query.register(on_callback)
         return router
+
+
+class _AdminFilter(Filter):
+    """Passes updates from users ``is_admin`` accepts; says nothing to anyone else."""
+
+    def __init__(self, is_admin: Callable[[int], bool]) -> None:
+        self._is_admin = is_admin
+
+    async def __call__(self, event: TelegramObject) -> bool:
+        user = getattr(event, "from_user", None)
+        return user is not None and self._is_admin(user.id)
 
 
 def _command_handler(runner: CommandRunner) -> Callable[..., Awaitable[None]]:

@@ -104,6 +104,10 @@ class DuplicateWidgetId(FlowError):
     """Two widgets of one window share an id, so one of them never receives its clicks."""
 
 
+class AdminLeak(FlowError):
+    """Something everyone can use leads into an ``access: admins`` dialog (or the start is one)."""
+
+
 class DuplicateCommand(FlowError):
     """A bot command is declared twice."""
 

@@ -48,6 +48,8 @@ class ReceivedMedia:
     width: int | None = None
     height: int | None = None
     file_name: str | None = None
+    caption: str | None = None
+    """The text sent with the file (a photo's caption), if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,15 @@ def received_media(message: Message, kind: schema.ContentKind) -> ReceivedMedia 
             return None
         best = max(message.photo, key=lambda size: size.width * size.height)
         return ReceivedMedia(
-            kind, best.file_id, best.file_unique_id, best.file_size, PHOTO_MIME, None, best.width, best.height
+            kind,
+            best.file_id,
+            best.file_unique_id,
+            best.file_size,
+            PHOTO_MIME,
+            None,
+            best.width,
+            best.height,
+            caption=message.caption,
         )
     # Video, Document, Audio and Voice share file_id/file_unique_id/file_size; the rest depends on the kind.
     file = getattr(message, kind, None)
@@ -90,6 +100,7 @@ def received_media(message: Message, kind: schema.ContentKind) -> ReceivedMedia 
         width=getattr(file, "width", None),
         height=getattr(file, "height", None),
         file_name=getattr(file, "file_name", None),
+        caption=message.caption,
     )
 
 

@@ -208,7 +208,13 @@ class Window(_Frozen):
         return [row.select for row in self.rows() if isinstance(row, SelectRow)]
 
 
+Access = Literal["everyone", "admins"]
+
+
 class Dialog(_Frozen):
+    access: Access = Field(
+        "everyone", description="'admins': only ADMIN_IDS may open it; to anyone else it does not exist"
+    )
     getter: HookName | None = None
     windows: dict[Name, Window] = Field(
         min_length=1, description="the first window is where the dialog starts"
@@ -223,6 +229,11 @@ class Dialog(_Frozen):
 class Command(Transition):
     command: Name
     description: TextKey
+    access: Access = Field(
+        "everyone",
+        description="'admins': only ADMIN_IDS may use it and see it in the menu; others get what an unknown "
+        "command gets",
+    )
 
 
 class Flows(_Frozen):

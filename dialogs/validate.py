@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dialogs.compile import SESSION_EXPIRED_KEY
 from dialogs.errors import (
+    AdminLeak,
     BackFromFirstWindow,
     BadStart,
     CallbackDataTooLong,
@@ -378,6 +379,39 @@ def _check_commands(check: _Check) -> Iterator[FlowError]:
             first[command.command] = line
 
 
+def _check_access(check: _Check) -> Iterator[FlowError]:
+    """Admin dialogs are reached only from admin dialogs and admin commands: no button a user sees, no user
+    command and not the start window lead into one."""
+    flows = check.flows
+
+    def admin_only(target: str, dialog: str | None) -> str | None:
+        resolved = None if target in SPECIAL_TARGETS else resolve_target(target, dialog or "")
+        if resolved is None:
+            return None
+        found = flows.dialogs.get(resolved[0])
+        return resolved[0] if found is not None and found.access == "admins" else None
+
+    start = _start(flows)
+    if start is not None and flows.dialogs[start[0]].access == "admins":
+        message = f"start {flows.start!r} is an admin dialog: users would see it"
+        yield check.problem(AdminLeak, ("start",), message)
+    for path, dialog, transition in _transitions(flows):
+        if dialog is None:
+            command = flows.commands[path[1]]  # type: ignore[index]
+            if command.access == "admins":
+                continue
+            who = f"command /{command.command}, which everyone can use,"
+        else:
+            if flows.dialogs[dialog].access == "admins":
+                continue
+            who = f"dialog {dialog!r}, which everyone can open,"
+        for at, target in _targets(path, transition):
+            leaked = admin_only(target, dialog)
+            if leaked is not None:
+                message = f"{who} leads to admin dialog {leaked!r}: mark it `access: admins` or drop the link"
+                yield check.problem(AdminLeak, at, message)
+
+
 def _text_uses(flows: Flows) -> Iterator[tuple[NodePath, str]]:
     """(node, text key) for every text the flow can send, in file order, engine texts first."""
     for key in ENGINE_TEXT_KEYS:
@@ -494,6 +528,7 @@ _RULES: tuple[Callable[[_Check], Iterator[FlowError]], ...] = (
     _check_widget_ids,
     _check_callback_data,
     _check_commands,
+    _check_access,
     _check_texts,
     _check_placeholders,
     _check_media,

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from app.config import ConfigError, Settings, load_settings
 from app.logs import get_logger
+
+if TYPE_CHECKING:
+    from app.bootstrap import Runtime
 
 log = get_logger(__name__)
 
@@ -61,7 +67,8 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
             await runtime.startup()
             await runtime.start_worker()
             log.info("worker started", concurrency=settings.worker_concurrency)
-            await stop.wait()
+            async with _metrics_server(runtime):
+                await stop.wait()
     except (FlowErrors, CatalogError) as exc:
         print(f"flows or catalog have errors; the worker was not started:\n{exc}", file=sys.stderr)
         return 2
@@ -73,3 +80,31 @@ async def work(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
         return 1
     log.info("worker stopped")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _metrics_server(runtime: Runtime) -> AsyncIterator[None]:
+    """``GET /metrics`` and ``/health`` of this worker on WEB_HOST:METRICS_PORT, when a port is set: what
+    the worker records (provider latency and errors, renders) lives in this process."""
+    from aiohttp import web  # noqa: PLC0415  (see work())
+
+    from app.web import create_app  # noqa: PLC0415  (see work())
+
+    settings = runtime.settings
+    if settings.metrics_port is None:
+        yield
+        return
+    app = create_app(
+        title="UGC Bot worker",
+        health_checks=runtime.health_checks(),
+        routes=[route for route in runtime.routes if route.path == "/metrics"],
+        providers=runtime.providers,
+    )
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.metrics_port).start()
+        log.info("worker metrics served", host=settings.web_host, port=settings.metrics_port)
+        yield
+    finally:
+        await runner.cleanup()

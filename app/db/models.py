@@ -20,6 +20,10 @@ class User(Model):
     registered_at = fields.DatetimeField(null=True)
     last_seen_at = fields.DatetimeField()
     is_banned = fields.BooleanField(default=False)
+    # When a message to the user last failed with "bot was blocked by the user"; broadcasts skip them.
+    blocked_at = fields.DatetimeField(null=True)
+    # Updates received from the user, added in batches (activity stats, A3).
+    updates_count = fields.IntField(default=0, db_default=0)
     # Cached sum of the user's ledger entries; written only by the ledger, in the entry's transaction.
     balance = fields.IntField(default=0)
 
@@ -30,6 +34,8 @@ class User(Model):
         table = "users"
         # Explicit, so that editing the docstring never changes the schema.
         table_description = "Telegram users"
+        # Admin stats: new users per window, active users per window; lookup by @username.
+        indexes = (("created_at",), ("last_seen_at",), ("username",))
 
 
 class LedgerEntry(Model):
@@ -52,7 +58,8 @@ class LedgerEntry(Model):
         table = "ledger_entries"
         table_description = "Every movement of credits"
         # A user's history, newest first.
-        indexes = (("user_id", "id"),)
+        # (and admin stats: credits issued / spent / returned by reason over a window)
+        indexes = (("user_id", "id"), ("reason", "created_at"))
 
 
 class Generation(Model):
@@ -108,8 +115,8 @@ class Generation(Model):
     class Meta:
         table = "generations"
         table_description = "Videos: inputs, progress, cost and result"
-        # My videos (a user's newest first) and the worker's sweep of unfinished ones.
-        indexes = (("user_id", "created_at"), ("status",))
+        # My videos (a user's newest first), the worker's sweep of unfinished ones, admin stats by day.
+        indexes = (("user_id", "created_at"), ("status",), ("created_at",))
 
 
 class GenerationStep(Model):
@@ -167,3 +174,81 @@ class ProviderCall(Model):
         indexes = (("created_at",), ("generation_id",))
         # A call recorded again (a step retried after a crash) is one call: the provider's id says so.
         unique_together = (("provider", "request_id"),)
+
+
+class Broadcast(Model):
+    """A message an admin sends to many users; a worker sends it, resumably, at a bounded rate."""
+
+    id = fields.BigIntField(primary_key=True)
+    admin_id = fields.BigIntField()
+    text = fields.TextField()
+    # A photo broadcast: the photo's Telegram file_id, ``text`` is its caption.
+    photo_file_id = fields.CharField(max_length=255, null=True)
+    # None: every user; N: users seen in the last N days.
+    active_days = fields.IntField(null=True)
+    # draft → queued → sending → done (or cancelled)
+    status = fields.CharField(max_length=16)
+    total = fields.IntField(default=0)
+    delivered = fields.IntField(default=0)
+    blocked = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    # The admin's chat and status message, edited with the progress.
+    progress_chat_id = fields.BigIntField(null=True)
+    progress_message_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField()
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "broadcasts"
+        table_description = "Admin broadcasts: content, audience, progress and outcome"
+
+
+class BroadcastDelivery(Model):
+    """One recipient of a broadcast. Written *before* the message is sent, so a restarted sender never sends
+    twice: a row still ``sending`` after a crash is counted as failed, not sent again."""
+
+    id = fields.BigIntField(primary_key=True)
+    broadcast_id = fields.BigIntField()
+    user_id = fields.BigIntField()
+    # sending → delivered | blocked | failed
+    status = fields.CharField(max_length=16)
+    error = fields.CharField(max_length=255, null=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "broadcast_deliveries"
+        table_description = "Recipients of broadcasts and how each delivery ended"
+        unique_together = (("broadcast_id", "user_id"),)
+
+
+class FeedbackMessage(Model):
+    """A user's message forwarded to the admin feedback chat: an admin's reply to it goes back to the user."""
+
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.BigIntField()
+    admin_chat_id = fields.BigIntField()
+    admin_message_id = fields.BigIntField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "feedback_messages"
+        table_description = "User feedback forwarded to the admins, for routing their replies"
+        unique_together = (("admin_chat_id", "admin_message_id"),)
+
+
+class AdminAction(Model):
+    """What an admin did (grant, revoke, ban, retry, refund, broadcast): the audit trail."""
+
+    id = fields.BigIntField(primary_key=True)
+    admin_id = fields.BigIntField()
+    action = fields.CharField(max_length=32)
+    target_user_id = fields.BigIntField(null=True)
+    target_generation_id = fields.BigIntField(null=True)
+    detail = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "admin_actions"
+        table_description = "Audit trail of admin actions"
+        indexes = (("admin_id", "created_at"),)

@@ -23,10 +23,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import structlog
+
 from app.domain.generations import GenerationInfo, GenerationStateError
 from app.domain.steps import PHASES, Phase, RetryPolicy, Step, StepRecord, plan_steps, words_to_data
 from app.jobs.heartbeat import Heartbeats
 from app.logs import get_logger
+from app.metrics import Metrics
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
 from app.services.costs import CostLedger, Purpose
@@ -147,6 +150,7 @@ class Pipeline:
     max_take_ups: int = MAX_TAKE_UPS
     heartbeats: Heartbeats | None = None
     costs: CostLedger | None = None
+    metrics: Metrics | None = None
     park_after: float | None = None
     """Set when the video provider reports by webhook: instead of polling in a loop, the job parks for this
     many seconds (a webhook wakes it earlier) and the worker serves other jobs meanwhile."""
@@ -168,8 +172,10 @@ class Pipeline:
         info = await self.generations.take_up(generation_id)
         work = self.scratch_dir / "generations" / str(info.id)
         beating = self.heartbeats.track(info.id) if self.heartbeats else contextlib.nullcontext()
+        # Every log line of this run names the generation and its user (JSON logs in production).
+        bound = structlog.contextvars.bound_contextvars(generation_id=info.id, user_id=info.user_id)
         try:
-            with beating:
+            with beating, bound:
                 await self._run(info, work)
         except asyncio.CancelledError:
             # Shutdown or the job's time limit: the generation stays in progress, its credits held; the queue
@@ -274,6 +280,12 @@ class Pipeline:
             await self.steps.finish(info.id, step, output)
             return output
 
+    def _timed(self, provider: str, operation: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Latency (and the reason of a failure) of one provider call, when metrics are on."""
+        if self.metrics is None:
+            return contextlib.nullcontext()
+        return self.metrics.time_provider(provider, operation)
+
     async def _record_cost(self, cost: ProviderCost | None, purpose: Purpose, info: GenerationInfo) -> None:
         if self.costs is not None:
             await self.costs.record(cost, purpose=purpose, user_id=info.user_id, generation_id=info.id)
@@ -297,7 +309,8 @@ class Pipeline:
         """The character on a flat chroma-green backdrop, ready to be keyed out of the talking video."""
         look = await self._look(info, files)
         try:
-            edited = await self.image_editor.edit(look, GREEN_SCREEN_PROMPT, workdir=files.work)
+            async with self._timed(self.image_editor.name, "edit"):
+                edited = await self.image_editor.edit(look, GREEN_SCREEN_PROMPT, workdir=files.work)
         except EditRefused as exc:
             # The compositor lays a character without green over the background as a framed picture.
             log.warning("green backdrop refused; framing the character instead", generation_id=info.id,
@@ -320,9 +333,10 @@ class Pipeline:
             backdrop = outputs.get(Step.BACKDROP, {}).get("image_key")
             image = await files.get(backdrop, "backdrop.png") if backdrop else await self._look(info, files)
             speech = await files.get(info.speech_key, "speech.wav")
-            request_id = await self.video_maker.submit(
-                image, speech, workdir=files.work, reference=f"g{info.id}"
-            )
+            async with self._timed(self.video_maker.name, "video_submit"):
+                request_id = await self.video_maker.submit(
+                    image, speech, workdir=files.work, reference=f"g{info.id}"
+                )
             # Before waiting: a worker that dies from here on polls this request instead of paying again.
             await self.steps.set_request(info.id, Step.VIDEO, request_id)
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
@@ -330,8 +344,12 @@ class Pipeline:
         deadline = record.started_at + timedelta(seconds=self.video_deadline)
         checked = self.clock.now()
         while True:
-            video = await self.video_maker.collect(request_id, workdir=files.work)
+            async with self._timed(self.video_maker.name, "video_collect"):
+                video = await self.video_maker.collect(request_id, workdir=files.work)
             if video is not None:
+                if self.metrics is not None:
+                    seconds = (self.clock.now() - record.started_at).total_seconds()
+                    self.metrics.observe_provider(self.video_maker.name, "render", seconds)
                 break
             # The worker's Heartbeats keep the row alive; this only notices, now and then, that the reaper
             # (or an operator) failed the generation meanwhile — one write per poll would load the database.

@@ -16,6 +16,7 @@ from arq.connections import ArqRedis
 QUEUE_NAME = "ugc:jobs"
 RENDER = "render"
 PREVIEW = "preview"
+BROADCAST = "broadcast"
 IN_PROGRESS_PREFIX = "arq:in-progress:"
 JOB_PREFIX = "arq:job:"
 WAKE_PREFIX = "ugc:wake:"
@@ -24,6 +25,10 @@ WAKE_TTL = 3600  # a wake-up nobody consumed (the job finished meanwhile) is for
 
 def render_job_id(generation_id: int) -> str:
     return f"generation:{generation_id}"
+
+
+def broadcast_job_id(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
 
 
 def preview_job_id(user_id: int, draft_id: str, n: int) -> str:
@@ -52,6 +57,12 @@ class ArqJobQueue:
             _queue_name=self.queue_name,
         )
         return job is not None
+
+    async def enqueue_broadcast(self, broadcast_id: int) -> None:
+        """Queue the sending of a broadcast; a no-op while its job waits or runs."""
+        await self._pool.enqueue_job(
+            BROADCAST, broadcast_id, _job_id=broadcast_job_id(broadcast_id), _queue_name=self.queue_name
+        )
 
     async def has_job(self, generation_id: int) -> bool:
         """Whether arq knows a job of the generation (queued, deferred or running)."""

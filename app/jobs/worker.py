@@ -16,13 +16,16 @@ from arq.worker import Retry, Worker, func
 
 from app.jobs.heartbeat import Heartbeats
 from app.jobs.pipeline import Pipeline
-from app.jobs.queue import PREVIEW, QUEUE_NAME, RENDER, ArqJobQueue
+from app.jobs.queue import BROADCAST, PREVIEW, QUEUE_NAME, RENDER, ArqJobQueue
 from app.jobs.scheduled import DailySummary, Reaper, TempCleanup
 from app.logs import get_logger
 
 log = get_logger(__name__)
 
 Preview = Callable[[int, dict[str, Any]], Awaitable[None]]
+Broadcast = Callable[[int], Awaitable[None]]
+# A broadcast to many users at ~25 messages a second takes hours; a stopped one resumes where it was.
+BROADCAST_TIMEOUT = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ class WorkerParts:
     preview: Preview | None = None
     queue: ArqJobQueue | None = None
     """Wake-ups of parked generations (see ``ArqJobQueue.wake``)."""
+    broadcast: Broadcast | None = None
+    """Sends one admin broadcast (``BroadcastSender.run``)."""
 
 
 def build_worker(pool: ArqRedis, parts: WorkerParts, config: WorkerConfig) -> Worker:
@@ -64,6 +69,10 @@ def build_worker(pool: ArqRedis, parts: WorkerParts, config: WorkerConfig) -> Wo
     async def preview(ctx: dict[str, Any], user_id: int, draft: dict[str, Any]) -> None:
         if parts.preview is not None:
             await parts.preview(user_id, draft)
+
+    async def broadcast(ctx: dict[str, Any], broadcast_id: int) -> None:
+        if parts.broadcast is not None:
+            await parts.broadcast(broadcast_id)
 
     async def reap(ctx: dict[str, Any]) -> None:
         await parts.reaper.run()
@@ -91,6 +100,8 @@ def build_worker(pool: ArqRedis, parts: WorkerParts, config: WorkerConfig) -> Wo
             # max_tries: the pipeline counts and bounds its own attempts (see Pipeline.max_take_ups).
             func(render, name=RENDER, timeout=config.job_timeout, keep_result=0, max_tries=1000),
             func(preview, name=PREVIEW, timeout=300, keep_result=0, max_tries=2),
+            # max_tries: every restart of a worker is a try; the broadcast's rows make a rerun resume it.
+            func(broadcast, name=BROADCAST, timeout=BROADCAST_TIMEOUT, keep_result=0, max_tries=1000),
         ],
         cron_jobs=crons,
         redis_pool=pool,

@@ -614,6 +614,8 @@ class BotApi:
     def _commands_key(self, p: Params) -> str:
         scope = p.json("scope", invalid="can't parse BotCommandScope JSON object") or {}
         kind = scope.get("type", "default") if isinstance(scope, dict) else "default"
+        if isinstance(scope, dict) and "chat_id" in scope:  # a chat's own menu: "chat:<id>:<language>"
+            kind = f"{kind}:{scope['chat_id']}"
         return f"{kind}:{p.text('language_code') or ''}"
 
     async def set_my_commands(self, p: Params) -> bool:

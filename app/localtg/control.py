@@ -50,6 +50,7 @@ class NewUser(_Body):
 
 class SendText(_Body):
     text: str = Field(min_length=1)
+    reply_to: int | None = Field(None, description="message id in the chat this message replies to")
 
 
 class Click(_Body):
@@ -273,7 +274,14 @@ class Control:
         keyboard = chat.reply_keyboard
         if keyboard and keyboard["one_time_keyboard"] and any(text in row for row in keyboard["keyboard"]):
             chat.reply_keyboard = None
-        message = Message(chat.new_message_id(), chat.user.id, False, now(), text=text, entities=entities)
+        replied = None
+        if body.reply_to is not None:
+            replied = chat.messages.get(body.reply_to)
+            if replied is None or replied.deleted:
+                raise _error(400, f"message {body.reply_to} to reply to is not in the chat")
+        message = Message(
+            chat.new_message_id(), chat.user.id, False, now(), text=text, entities=entities, reply_to=replied
+        )
         return web.json_response(self._user_message(chat, message))
 
     async def upload(self, request: web.Request) -> web.Response:

@@ -148,8 +148,10 @@ class Message:
     edit_date: int | None = None
     deleted: bool = False
     paid: bool = False
+    reply_to: Message | None = None
 
-    def telegram(self, bot: dict[str, Any], user: User) -> dict[str, Any]:
+    def telegram(self, bot: dict[str, Any], user: User, *, nested: bool = False) -> dict[str, Any]:
+        """The Bot API Message; a replied-to message (``nested``) has no reply of its own, as in Telegram."""
         data: dict[str, Any] = {
             "message_id": self.message_id,
             "from": bot if self.from_bot else user.telegram(),
@@ -168,6 +170,8 @@ class Message:
                 data["entities"] = self.entities
         if self.media is not None:
             data[self.media.kind] = self.media.telegram()
+        if self.reply_to is not None and not nested:
+            data["reply_to_message"] = self.reply_to.telegram(bot, user, nested=True)
         if self.caption:
             data["caption"] = self.caption
             if self.caption_entities:

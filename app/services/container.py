@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.domain.pricing import Pricing
+from app.metrics import Metrics
+from app.services.admin import Abandon, AdminDesk
+from app.services.broadcasts import Broadcasts
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
 from app.services.costs import CostLedger
 from app.services.faq import FaqCatalog
+from app.services.feedback import FeedbackDesk, Messenger
 from app.services.generations import Generations
 from app.services.ledger import Ledger
 from app.services.providers import ImageEditor, JobQueue, ObjectStorage, SpeechSynthesizer, TalkingVideoMaker
+from app.services.stats import AdminStats
 from app.services.storage.copies import LocalCopies
 from app.services.throttle import RedisThrottle
 from app.services.users import UserService
@@ -49,6 +54,12 @@ class Services:
     """What paid provider calls cost (operators only)."""
     caption_styles: tuple[str, ...] = ()
     """Names of the caption styles of catalog/captions.yaml, the default one first (empty: none to choose)."""
+    admin_ids: frozenset[int] = frozenset()
+    """Telegram ids of the admins (ADMIN_IDS)."""
+    admin: AdminDesk | None = None
+    stats: AdminStats | None = None
+    broadcasts: Broadcasts | None = None
+    feedback: FeedbackDesk | None = None
 
     @property
     def default_locale(self) -> str:
@@ -73,12 +84,27 @@ def build_services(
     previews_per_hour: int = 5,
     caption_styles: Sequence[str] = (),
     clock: Clock | None = None,
+    admin_ids: Sequence[int] = (),
+    messenger: Messenger | None = None,
+    feedback_chat_id: int | None = None,
+    abandon: Abandon | None = None,
+    metrics: Metrics | None = None,
 ) -> Services:
-    """Services over an already initialised database (see ``app.db.setup.init_db``)."""
+    """Services over an already initialised database (see ``app.db.setup.init_db``).
+
+    ``messenger`` (the Bot) sends feedback to ``feedback_chat_id``; ``abandon`` is how an admin's refund fails
+    a video and tells its user (the pipeline's); without them there is no feedback desk / admin desk."""
     clock = clock or SystemClock()
-    ledger = Ledger(clock)
+    ledger = Ledger(clock, on_moved=metrics.credits_moved if metrics else None)
     users = UserService(ledger, clock, locales, texts.default_locale)
+    generations = Generations(ledger, pricing, clock, on_finished=metrics.video_finished if metrics else None)
     scratch_dir.mkdir(parents=True, exist_ok=True)
+    admin = None
+    if abandon is not None:
+        admin = AdminDesk(
+            users=users, ledger=ledger, generations=generations, jobs=jobs, clock=clock, abandon=abandon
+        )
+    feedback = FeedbackDesk(messenger, feedback_chat_id, clock, texts) if messenger is not None else None
     return Services(
         users=users,
         ledger=ledger,
@@ -89,7 +115,7 @@ def build_services(
         clock=clock,
         catalog=catalog,
         pricing=pricing,
-        generations=Generations(ledger, pricing, clock),
+        generations=generations,
         storage=storage,
         speech=speech,
         image_editor=image_editor,
@@ -101,4 +127,9 @@ def build_services(
         previews_per_hour=previews_per_hour,
         costs=CostLedger(clock),
         caption_styles=tuple(caption_styles),
+        admin_ids=frozenset(admin_ids),
+        admin=admin,
+        stats=AdminStats(clock),
+        broadcasts=Broadcasts(clock),
+        feedback=feedback,
     )

@@ -11,6 +11,7 @@ user). The balance stays the sum of the ledger throughout.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -57,7 +58,16 @@ from app.services.ledger import Ledger
 class Generations:
     """The generation rows and the credits that go with them."""
 
-    def __init__(self, ledger: Ledger, pricing: Pricing, clock: Clock) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        pricing: Pricing,
+        clock: Clock,
+        *,
+        on_finished: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_finished(status)`` hears once of each generation that ends (done or failed): metrics."""
+        self._on_finished = on_finished
         self._ledger = ledger
         self._pricing = pricing
         self._clock = clock
@@ -197,6 +207,8 @@ class Generations:
                     video_seconds=seconds,
                     finished_at=self._clock.now(),
                 )
+                if self._on_finished is not None:
+                    self._on_finished(GenerationStatus.DONE.value)
             return queries.info(await _reread(conn, row.id))
 
     async def fail(self, generation_id: int, reason: str, *, detail: str | None = None) -> GenerationInfo:
@@ -222,6 +234,8 @@ class Generations:
                     refunded=True,
                     finished_at=self._clock.now(),
                 )
+                if self._on_finished is not None:
+                    self._on_finished(GenerationStatus.FAILED.value)
             return queries.info(await _reread(conn, row.id))
 
     async def remember_file_ids(

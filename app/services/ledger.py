@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypedDict
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -37,8 +38,10 @@ class Ledger:
     movement and the caller's own rows (a generation) commit or roll back together.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, on_moved: Callable[[str, int], None] | None = None) -> None:
+        """``on_moved(reason, delta)`` hears of every movement written (not of replays): metrics."""
         self._clock = clock
+        self._on_moved = on_moved
 
     async def credit(
         self,
@@ -180,6 +183,8 @@ class Ledger:
             note=note,
             ref=ref,
         )
+        if self._on_moved is not None:
+            self._on_moved(reason.value, delta)
         return queries.entry_info(entry)
 
 

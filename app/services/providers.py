@@ -36,6 +36,7 @@ FAILURE_REASONS = (
     "provider_quota",
     "voice_unavailable",
     "script_too_long",
+    "cancelled_by_admin",
 )
 
 
@@ -202,4 +203,8 @@ class JobQueue(Protocol):
 
     async def enqueue_preview(self, user_id: int, draft_id: str, n: int, draft: dict[str, Any]) -> bool:
         """Queue free preview ``n`` of a draft (its ``Draft.to_data()``); False if it is already queued."""
+        ...
+
+    async def enqueue_broadcast(self, broadcast_id: int) -> None:
+        """Queue the sending of an admin broadcast; a second enqueue of one broadcast is a no-op."""
         ...

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 from app.db import generations as generation_queries
 from app.db import users as queries
@@ -21,9 +20,6 @@ from app.domain.users import (
 )
 from app.services.clock import Clock
 from app.services.ledger import Ledger
-
-# last_seen_at is for activity stats by day; refreshing it more often than this only costs writes.
-SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 class UserService:
@@ -57,8 +53,8 @@ class UserService:
             changes["username"] = username
         if user.first_name != first_name:
             changes["first_name"] = first_name
-        if changes or now - user.last_seen_at >= SEEN_RESOLUTION:
-            changes["last_seen_at"] = now
+        # last_seen_at and the update count are the ActivityRecorder's: batched, never one write per update.
+        if changes:
             await queries.update_user(user.id, **changes)
             for name, value in changes.items():
                 setattr(user, name, value)

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 import structlog
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from app.logs import get_logger
 from dialogs.registry import LOCALE_KEY, SERVICES_KEY
@@ -56,11 +57,18 @@ class LogContextMiddleware(BaseMiddleware):
             return await handler(event, data)
 
 
-class UserContextMiddleware(BaseMiddleware):
-    """Outer middleware for user events: stores the user, drops banned ones, adds locale and services."""
+class Refusal(Protocol):
+    """How a banned user is told, at most once a minute, that nothing will happen."""
 
-    def __init__(self, services: HasUsers) -> None:
+    async def __call__(self, event: TelegramObject, user_id: int, locale: str) -> None: ...
+
+
+class UserContextMiddleware(BaseMiddleware):
+    """Outer middleware for user events: stores the user, refuses banned ones, adds locale and services."""
+
+    def __init__(self, services: HasUsers, refuse: Refusal | None = None) -> None:
         self._services = services
+        self._refuse = refuse
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: User | None = data.get("event_from_user")
@@ -69,7 +77,9 @@ class UserContextMiddleware(BaseMiddleware):
             return await handler(event, data)
         user = await self._services.users.ensure_user(tg_user)
         if user.is_banned:
-            log.info("update from a banned user dropped")
+            log.info("update from a banned user refused")
+            if self._refuse is not None:
+                await self._refuse(event, tg_user.id, user.locale)
             return None
         data[LOCALE_KEY] = user.locale
         return await handler(event, data)
@@ -124,3 +134,35 @@ class InFlightUpdates(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+class PoliteRefusal:
+    """Answers a banned user's message or button with the ``banned.text`` notice, once a minute at most
+    (across processes), so a banned user learns why nothing happens without the bot flooding the chat."""
+
+    def __init__(self, texts: TextLookup, throttle: Throttle, *, every: float = 60.0) -> None:
+        self._texts = texts
+        self._throttle = throttle
+        self._every = every
+
+    async def __call__(self, event: TelegramObject, user_id: int, locale: str) -> None:
+        if not await self._throttle.allow(f"banned:{user_id}", self._every):
+            if isinstance(event, CallbackQuery):
+                await event.answer()  # the spinner stops; no text again
+            return
+        text = self._texts.get(locale, "banned.text")
+        try:
+            if isinstance(event, Message):
+                await event.answer(text)
+            elif isinstance(event, CallbackQuery):
+                await event.answer(text, show_alert=True)
+        except TelegramAPIError as exc:
+            log.warning("banned notice not delivered", user_id=user_id, error=str(exc))
+
+
+class TextLookup(Protocol):
+    def get(self, locale: str, key: str) -> str: ...
+
+
+class Throttle(Protocol):
+    async def allow(self, key: str, seconds: float) -> bool: ...

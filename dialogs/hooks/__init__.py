@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dialogs.hooks import (
+    admin,
     balance,
     create,
     create_captions,
@@ -11,6 +12,7 @@ from dialogs.hooks import (
     create_preview,
     create_voice,
     faq,
+    feedback,
     history,
     language,
     menu,
@@ -35,6 +37,8 @@ FEATURES = (
     create_preview,
     create_order,
     history,
+    feedback,
+    admin,
 )
 
 

@@ -113,6 +113,7 @@ class RecordingQueue:
     enqueued: list[int] = field(default_factory=list)
 
     previews: list[tuple[int, str, int]] = field(default_factory=list)
+    broadcasts: list[int] = field(default_factory=list)
 
     async def enqueue(self, generation_id: int) -> None:
         if generation_id not in self.enqueued:
@@ -123,6 +124,10 @@ class RecordingQueue:
             return False
         self.previews.append((user_id, draft_id, n))
         return True
+
+    async def enqueue_broadcast(self, broadcast_id: int) -> None:
+        if broadcast_id not in self.broadcasts:
+            self.broadcasts.append(broadcast_id)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -168,8 +168,9 @@ class ControlClient:
             body["username"] = username
         return dict(await self.request("POST", "/control/users", json=body))
 
-    async def send(self, user_id: int, text: str) -> dict[str, Any]:
-        return dict(await self.request("POST", f"/control/users/{user_id}/send", json={"text": text}))
+    async def send(self, user_id: int, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text} if reply_to is None else {"text": text, "reply_to": reply_to}
+        return dict(await self.request("POST", f"/control/users/{user_id}/send", json=body))
 
     async def upload(
         self, user_id: int, data: bytes, *, kind: str, file_name: str, caption: str | None = None

@@ -345,7 +345,10 @@ async function toggleCommands() {
   const all = await api("GET", "/control/commands");
   const user = state.users.find((u) => u.id === state.userId);
   const language = user && user.language_code ? user.language_code : "";
-  const commands = all[`default:${language}`] || all["default:"] || [];
+  // As Telegram: the chat's own menu (an admin's, say) first, then the menu for everyone.
+  const commands =
+    all[`chat:${state.userId}:${language}`] || all[`chat:${state.userId}:`] ||
+    all[`default:${language}`] || all["default:"] || [];
   box.replaceChildren();
   if (!commands.length) box.append(el("div", "", "The bot set no commands"));
   for (const command of commands) {

@@ -148,6 +148,7 @@ class Bot:
         user_id: int = 1,
         services: Any = None,
         locale_on_update: bool = True,
+        admins: frozenset[int] = frozenset(),
     ) -> None:
         self.storage = RedisStorage(
             Redis.from_url(redis_url), key_builder=DefaultKeyBuilder(with_destiny=True)
@@ -162,7 +163,9 @@ class Bot:
             self.dp.message.outer_middleware(locale_middleware)
             self.dp.callback_query.outer_middleware(locale_middleware)
         self.mm = MockMessageManager()
-        self.compiled: CompiledFlows = compile_flows(flows, hooks.registry, texts, base_dir=base_dir)
+        self.compiled: CompiledFlows = compile_flows(
+            flows, hooks.registry, texts, base_dir=base_dir, is_admin=admins.__contains__
+        )
         attach_flows(self.dp, self.compiled, texts, events_isolation=isolation, message_manager=self.mm)
         self.bot = RecordingBot()
         self.client = BotClient(self.dp, user_id=user_id, chat_id=user_id, bot=self.bot)

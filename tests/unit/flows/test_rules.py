@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialogs.errors import (
+    AdminLeak,
     BackFromFirstWindow,
     BadStart,
     CallbackDataTooLong,
@@ -618,3 +619,40 @@ dialogs:
         (BackFromFirstWindow, line_with(path, "first_back"), "main", "menu"),
     ]
     assert "use '@done' or name the window" in problems[1].message
+
+
+ADMIN_FLOW = """\
+commands:
+  - {command: panel, description: cmd.panel, access: admins, next: panel.home}
+  - {command: peek, description: cmd.peek, next: panel.home}
+dialogs:
+  main:
+    windows:
+      menu:
+        text: t.menu
+        keyboard:
+          - {text: b.panel, next: panel.home}
+  panel:
+    access: admins
+    windows:
+      home:
+        text: t.panel
+        keyboard:
+          - {text: b.menu, next: main.menu}
+"""
+
+
+def test_nothing_everyone_can_use_leads_into_an_admin_dialog(tmp_path: Path) -> None:
+    path = write_flows(tmp_path, HEAD + ADMIN_FLOW)
+    problems = [where(p) for p in check(path) if isinstance(p, AdminLeak)]
+    assert problems == [
+        (AdminLeak, line_with(path, "command: peek"), None, None),
+        (AdminLeak, line_with(path, "b.panel"), "main", "menu"),
+    ]
+    # The admin dialog may lead back to the users' windows, and /panel (admins only) may open it.
+    assert all(line != line_with(path, "command: panel") for _, line, _, _ in problems)
+
+
+def test_the_start_window_cannot_be_an_admin_dialog(tmp_path: Path) -> None:
+    path = write_flows(tmp_path, HEAD.replace("start: main.menu", "start: panel.home") + ADMIN_FLOW)
+    assert any(isinstance(p, AdminLeak) and "start" in str(p) for p in check(path))
