@@ -35,6 +35,7 @@ from app.db.setup import DatabaseUrlError, check_db, close_db, init_db
 from app.domain.pricing import Pricing
 from app.fsm.embedded import EmbeddedRedis, EmbeddedRedisError
 from app.fsm.storage import build_storage
+from app.jobs.broadcast import BroadcastSender
 from app.jobs.captions import StyledCaptioner, build_captioner
 from app.jobs.delivery import PROGRESS_WINDOW, RESULT_WINDOW, DialogDelivery
 from app.jobs.heartbeat import Heartbeats
@@ -150,6 +151,10 @@ class Runtime:
             return self.running_worker
         pool = ArqRedis(connection_pool=self.redis.connection_pool)
         worker = build_worker(pool, self.worker_parts, self.worker_config)
+        if self.services.broadcasts is not None:
+            # Broadcasts a stopped worker left half sent continue (a queued one is a no-op to enqueue again).
+            for broadcast_id in await self.services.broadcasts.unfinished():
+                await self.jobs.enqueue_broadcast(broadcast_id)
         stack = AsyncExitStack()
         self.running_worker = await stack.enter_async_context(
             worker_running(worker, self.worker_parts.heartbeats)
@@ -539,6 +544,11 @@ def _worker_parts(
             captioner=captioner,
         ),
         queue=jobs,
+        broadcast=(
+            BroadcastSender(bot, services.broadcasts, services.texts, services.clock).run
+            if services.broadcasts is not None
+            else None
+        ),
     )
 
 
@@ -610,11 +620,17 @@ async def _open_object_storage(settings: Settings, stack: AsyncExitStack) -> Obj
     where = f"s3://{settings.s3_bucket} at {settings.s3_endpoint_url or 'AWS'}"
     try:
         await storage.ensure_bucket()
+    except ProviderError as exc:
+        raise StartupError(f"S3_ENDPOINT_URL/S3_BUCKET: cannot use {where}: {exc.detail or exc}") from None
+    try:
         # Draft uploads (backgrounds, takes, look edits) live under tmp/; the bucket forgets them in a week.
         await storage.expire_prefix("tmp/", TMP_DAYS)
         await storage.abort_incomplete_uploads(1)
     except ProviderError as exc:
-        raise StartupError(f"S3_ENDPOINT_URL/S3_BUCKET: cannot use {where}: {exc.detail or exc}") from None
+        # A token scoped to objects may not set bucket rules (R2): `python -m app storage init` with an
+        # admin token does it once; the bot still works meanwhile, tmp/ just is not expired.
+        log.warning("storage: could not set the bucket's lifecycle rules; run `python -m app storage init`",
+                    error=exc.detail or str(exc))  # fmt: skip
     return storage
 
 

@@ -25,6 +25,7 @@ EXPECTED: dict[str, str] = {
     "webhook_url": "the public http(s) URL Telegram posts updates to, e.g. https://bot.example.com/webhook",
     "webhook_secret": "1–256 characters from A–Z, a–z, 0–9, _ and -",
     "webhook_path": "a URL path starting with /, e.g. /webhook",
+    "webhook_max_connections": "an integer 1–100 (Telegram's limit)",
     "web_host": "a host name or IP address to listen on, e.g. 127.0.0.1",
     "web_port": "an integer 1–65535",
     "redis_url": "a redis:// rediss:// or unix:// URL, or nothing for the embedded redis-server",
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_path: str = "/webhook"
+    webhook_max_connections: int = Field(40, ge=1, le=100)
     web_host: str = Field("127.0.0.1", min_length=1)
     web_port: int = Field(8080, ge=1, le=65535)
     redis_url: str | None = None

@@ -7,7 +7,6 @@ built as a ``Statement`` first, so that tests EXPLAIN exactly the SQL that runs.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,12 +14,15 @@ from typing import Any, Literal
 
 from app.db.costs import CostRow
 from app.db.setup import Dialect, connection
-from app.domain.credits import LedgerReason, hold_key
+from app.domain.credits import AUDIT_REASONS, LedgerReason, hold_key
 from app.domain.generations import ACTIVE_STATUSES
 
 DAYS_SHOWN = 14
 # A capture row's ``ref`` is its generation's id; the hold it captured has the key ``hold:<id>``.
 HOLD_KEY_PREFIX = hold_key(0).removesuffix("0")
+# The reasons that move credits: capture rows (zero delta, one per delivered video) would only be read for
+# nothing; what a capture stands for is counted by ``captured``.
+MOVING_REASONS = tuple(r for r in LedgerReason if r not in AUDIT_REASONS)
 VIDEO_PURPOSE = "video"  # the cost ledger's purpose of the call that rendered the talking video
 
 _ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
@@ -188,33 +190,50 @@ def ended_sql(since: datetime) -> Statement:
 
 
 def time_to_video_sql(since: datetime, dialect: Dialect) -> Statement:
-    # SQLite, with no statistics, would read every done generation through the status index; the unary
-    # plus (SQLite's own idiom) keeps it on the created_at range. PostgreSQL's planner knows better.
-    status = "+status" if dialect == "sqlite" else "status"
-    done = f"({status} = 'done' OR ({status} = 'deleted' AND NOT refunded))"
-    where = f"WHERE created_at >= ? AND finished_at IS NOT NULL AND {done}"
+    """The median of ``finished_at - created_at`` of the delivered videos confirmed since ``since``."""
     if dialect == "postgres":
+        done = "(status = 'done' OR (status = 'deleted' AND NOT refunded))"
         return Statement(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY finished_at - created_at) AS median, "
-            f"COUNT(*) AS n FROM generations {where}",
+            f"COUNT(*) AS n FROM generations WHERE created_at >= ? AND finished_at IS NOT NULL AND {done}",
             (since,),
         )
-    # SQLite has no percentile: the durations (a month of delivered videos) come back and Python takes it.
+    # SQLite has no percentile: the middle one or two of the sorted durations. Its planner, with no
+    # statistics, would read every done video through the status index; the unary plus keeps it on the
+    # created_at range.
+    done = "(+status = 'done' OR (+status = 'deleted' AND NOT refunded))"
     return Statement(
-        "SELECT (julianday(finished_at) - julianday(created_at)) * 86400.0 AS seconds "
-        f"FROM generations {where}",
+        "WITH durations AS MATERIALIZED ("
+        "SELECT (julianday(finished_at) - julianday(created_at)) * 86400.0 AS s "
+        f"FROM generations WHERE created_at >= ? AND finished_at IS NOT NULL AND {done}), "
+        "counted AS (SELECT COUNT(*) AS n FROM durations) "
+        "SELECT (SELECT AVG(s) FROM (SELECT s FROM durations ORDER BY s "
+        "LIMIT 2 - (SELECT n FROM counted) % 2 OFFSET ((SELECT n FROM counted) - 1) / 2)) AS median, "
+        "(SELECT n FROM counted) AS n",
         (since,),
     )
 
 
-def ledger_sums_sql(reasons: Iterable[LedgerReason], since: datetime | None = None) -> Statement:
-    """Credits and rows per reason; with ``since``, one range of the (reason, created_at) index per reason."""
+def ledger_sums_sql(
+    reasons: Iterable[LedgerReason], dialect: Dialect, since: datetime | None = None
+) -> Statement:
+    """Credits and rows per reason; with ``since``, one range of the (reason, created_at) index per reason.
+
+    Over all time it reads the whole table: through that index (on SQLite, which has no statistics to know
+    better, unless the unary plus stops it) every row would cost a second look-up, four times slower.
+    """
     values = tuple(sorted(r.value for r in reasons))
-    window = " AND created_at >= ?" if since is not None else ""
+    if since is None:
+        reason = "+reason" if dialect == "sqlite" else "reason"
+        return Statement(
+            "SELECT reason, COALESCE(SUM(delta), 0) AS credits, COUNT(*) AS n FROM ledger_entries "
+            f"WHERE {reason} IN ({_marks(values)}) GROUP BY reason",
+            values,
+        )
     return Statement(
-        f"SELECT reason, COALESCE(SUM(delta), 0) AS credits, COUNT(*) AS n FROM ledger_entries "
-        f"WHERE reason IN ({_marks(values)}){window} GROUP BY reason",
-        (*values, *((since,) if since is not None else ())),
+        "SELECT reason, COALESCE(SUM(delta), 0) AS credits, COUNT(*) AS n FROM ledger_entries "
+        f"WHERE reason IN ({_marks(values)}) AND created_at >= ? GROUP BY reason",
+        (*values, since),
     )
 
 
@@ -234,11 +253,11 @@ def captured_sql(since: datetime) -> Statement:
 def cost_totals_sql(dialect: Dialect, since: datetime | None = None) -> Statement:
     """Calls, units and micro-dollars per provider and model, like ``app.db.costs.totals``.
 
-    On SQLite the grouping terms carry a unary plus: otherwise it walks the whole (provider, request_id)
-    index for its order instead of reading the window from the created_at index.
+    For a window on SQLite the grouping terms carry a unary plus: otherwise it walks the whole
+    (provider, request_id) index for its order instead of reading the window from the created_at index.
     """
     window = " WHERE created_at >= ?" if since is not None else ""
-    group = "+provider, +model" if dialect == "sqlite" else "provider, model"
+    group = "+provider, +model" if dialect == "sqlite" and since is not None else "provider, model"
     return Statement(
         "SELECT provider, model, COUNT(*) AS calls, COALESCE(SUM(units), 0) AS units, "
         f"COALESCE(SUM(usd_micros), 0) AS usd_micros FROM provider_calls{window} GROUP BY {group}",
@@ -263,7 +282,7 @@ def windowed_statements(w: Windows, dialect: Dialect) -> dict[str, Statement]:
         "videos by day": videos_by_day_sql(w, dialect),
         "ended videos": ended_sql(w.last_30d),
         "time to video": time_to_video_sql(w.last_30d, dialect),
-        "credits, 30 d": ledger_sums_sql(LedgerReason, w.last_30d),
+        "credits, 30 d": ledger_sums_sql(MOVING_REASONS, dialect, w.last_30d),
         "captured, 30 d": captured_sql(w.last_30d),
         "held now": held_sql(),
         "costs, 30 d": cost_totals_sql(dialect, w.last_30d),
@@ -326,20 +345,17 @@ async def ended(since: datetime) -> list[EndedRow]:
 
 
 async def time_to_video(since: datetime) -> Median:
-    found = await rows(time_to_video_sql(since, dialect()))
-    if dialect() == "postgres":
-        (row,) = found
-        median = row["median"]
-        seconds = None if median is None else float(median.total_seconds())
-        return Median(seconds=seconds, count=int(row["n"]))
-    durations = [float(row["seconds"]) for row in found]
-    return Median(seconds=statistics.median(durations) if durations else None, count=len(durations))
+    (row,) = await rows(time_to_video_sql(since, dialect()))
+    median = row["median"]
+    if isinstance(median, timedelta):  # PostgreSQL's percentile of intervals
+        median = median.total_seconds()
+    return Median(seconds=None if median is None else float(median), count=int(row["n"]))
 
 
 async def ledger_sums(
-    reasons: Iterable[LedgerReason], since: datetime | None = None
+    since: datetime | None = None, reasons: Iterable[LedgerReason] = MOVING_REASONS
 ) -> dict[LedgerReason, ReasonSum]:
-    found = await rows(ledger_sums_sql(reasons, since))
+    found = await rows(ledger_sums_sql(reasons, dialect(), since))
     return {LedgerReason(row["reason"]): ReasonSum(int(row["credits"]), int(row["n"])) for row in found}
 
 

@@ -123,7 +123,8 @@ class AdminDesk:
             note=reason,
             ref=f"admin:{admin_id}",
         )
-        await self.audit(admin_id, "grant", f"+{amount}: {reason}", user_id=user_id)
+        if not entry.replayed:  # the same message delivered twice grants (and is recorded) once
+            await self.audit(admin_id, "grant", f"+{amount}: {reason}", user_id=user_id)
         return entry
 
     async def revoke(
@@ -137,7 +138,8 @@ class AdminDesk:
             )  # fmt: skip
         except InsufficientCredits as exc:
             raise AdminInputError("revoke_too_much", balance=exc.balance, amount=amount) from None
-        await self.audit(admin_id, "revoke", f"-{amount}: {reason}", user_id=user_id)
+        if not entry.replayed:
+            await self.audit(admin_id, "revoke", f"-{amount}: {reason}", user_id=user_id)
         return entry
 
     async def set_banned(self, admin_id: int, user_id: int, banned: bool) -> bool:

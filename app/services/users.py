@@ -53,6 +53,9 @@ class UserService:
             changes["username"] = username
         if user.first_name != first_name:
             changes["first_name"] = first_name
+        if user.blocked_at is not None:
+            # They write again, so they unblocked the bot: broadcasts reach them again.
+            changes["blocked_at"] = None
         # last_seen_at and the update count are the ActivityRecorder's: batched, never one write per update.
         if changes:
             await queries.update_user(user.id, **changes)

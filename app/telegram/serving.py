@@ -60,6 +60,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
                 url=settings.webhook_url,
                 secret_token=secret,
                 allowed_updates=runtime.allowed_updates(),
+                max_connections=settings.webhook_max_connections,
             )
         except TelegramAPIError as exc:
             raise StartupError(f"WEBHOOK_URL: Telegram refused setWebhook: {exc}") from None

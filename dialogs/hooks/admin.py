@@ -347,7 +347,7 @@ async def admin_broadcast_cancel(ctx: HookContext) -> str | None:
     broadcast_id = int(ctx.dialog_data.get(BROADCAST, 0))
     if await _broadcasts(ctx).cancel(broadcast_id):
         await _desk(ctx).audit(admin_id, "broadcast_cancel", f"#{broadcast_id}")
-        notify(ctx, "admin.broadcast.cancelled", id=broadcast_id)
+        notify(ctx, "admin.broadcast.stopped", id=broadcast_id)
     return None
 
 

@@ -87,3 +87,18 @@ async def test_admin_panel_as_an_admin_and_as_a_user(start_bot: BotStarter, tg: 
     answer = await user.arrives("Answer from the team", since=since)
     assert "Thanks! Fixed in the next release." in shown(answer)
     await admin.arrives("Your answer was delivered", since=since)
+
+    # The job monitor with nothing to watch, then a broadcast to everyone, sent by the worker.
+    await admin.say("/admin", "Admin panel")
+    await admin.tap("⚙️ Jobs", "Nothing queued, running or failed.")
+    await admin.tap("← Back", "Admin panel")
+    await admin.tap("📣 Broadcast", "Send the message to broadcast")
+    await admin.say("Big news: new voices are here!", "Who gets it?")
+    confirm = await admin.tap("👥 Everyone", "Send this to everyone — 3 users?")
+    assert "Big news: new voices are here!" in shown(confirm)
+    since = await admin.change()
+    await admin.tap("🚀 Send", "📣", on=confirm)
+    await admin.arrives("finished: 3 of 3", since=since, within=30)
+    for chat in (user, other):
+        got = [m for m in await tg.messages(chat.user_id) if m["text"] == "Big news: new voices are here!"]
+        assert len(got) == 1, chat.user_id

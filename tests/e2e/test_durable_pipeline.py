@@ -185,13 +185,25 @@ async def test_two_bots_and_two_workers_deliver_both_formats_with_captions(
             await asyncio.to_thread(
                 _wait_healthy, BotProcess(bot.process, f"http://127.0.0.1:{port}", bot.log)
             )
-        for n in (1, 2):
-            env = common | {"DATA_DIR": str(tmp_path / f"worker{n}")}
+        metrics_ports = [free_port(), free_port()]
+        for n, metrics_port in enumerate(metrics_ports, 1):
+            env = common | {"DATA_DIR": str(tmp_path / f"worker{n}"), "METRICS_PORT": str(metrics_port)}
             processes.append(
                 await asyncio.to_thread(start_worker, env, tmp_path / f"worker{n}.log", f"worker{n}")
             )
         await _drive(tg, tmp_path)
         await _check(cluster, tmp_path)
+        # What the workers recorded is scraped from each worker's own METRICS_PORT.
+        submits = 0.0
+        async with httpx.AsyncClient(timeout=5) as http:
+            for port in metrics_ports:
+                text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                health = (await http.get(f"http://127.0.0.1:{port}/health")).json()
+                assert health["status"] == "ok" and health["storage"] == health["queue"] == "ok", health
+                for line in text.splitlines():
+                    if line.startswith('ugc_provider_seconds_count{operation="video_submit"'):
+                        submits += float(line.rsplit(" ", 1)[1])
+        assert submits == 2, "each render's submit timed by the worker that made it"
         assert all(count > 0 for count in balancer.served.values()), balancer.served
     finally:
         stopped = [proc.stop_quietly() for proc in processes]

@@ -115,6 +115,8 @@ async def test_the_real_adapters_make_both_formats_with_alignment_captions_and_r
         assert_playable(over, over_speech)
         assert await balance(chat) == 50 - head_price - over_price
 
+        async with httpx.AsyncClient(timeout=5) as http:
+            exposition = (await http.get(f"{bot.web_url}/metrics")).text
         seen_fal = await asyncio.to_thread(fal_stats, fal_url)
         async with httpx.AsyncClient(timeout=5) as http:
             seen_elevenlabs = (await http.get(f"{elevenlabs_url}/_fake/stats")).json()
@@ -151,5 +153,14 @@ async def test_the_real_adapters_make_both_formats_with_alignment_captions_and_r
         ("fal", "video", "seconds"),
     ]
     assert all(usd > 0 for *_, usd in costs)
+    # /metrics after the videos: updates, provider latency, jobs by status, videos finished, credits moved.
+    series = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
+              if line and not line.startswith("#")}  # fmt: skip
+    assert series['ugc_videos_finished_total{status="done"}'] == 2
+    assert series['ugc_jobs{status="done"}'] == 2
+    assert series['ugc_provider_seconds_count{operation="video_submit",provider="omnihuman"}'] == 2
+    assert series['ugc_provider_seconds_count{operation="edit",provider="nano-banana"}'] == 1
+    assert series['ugc_updates_total{type="callback_query"}'] > 10
+    assert series['ugc_credits_moved_total{direction="out",reason="hold"}'] == head_price + over_price
     for secret in (ELEVENLABS_KEY, FAL_KEY):
         assert secret not in log, "a provider key reached the log"

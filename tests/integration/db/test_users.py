@@ -125,3 +125,14 @@ async def test_unknown_users_are_reported(users: UserService) -> None:
     with pytest.raises(UnknownUserError):
         await users.profile(404)
     assert await users.get(404) is None
+
+
+async def test_a_user_who_blocked_the_bot_and_writes_again_gets_broadcasts_again(
+    users: UserService, clock: FixedClock
+) -> None:
+    await users.ensure_user(TgUser(14))
+    await User.filter(id=14).update(blocked_at=clock.now())  # a broadcast found the bot blocked
+
+    await users.ensure_user(TgUser(14))
+
+    assert (await User.get(id=14)).blocked_at is None
