@@ -201,3 +201,13 @@ async def mark_user_blocked(user_id: int, *, now: datetime) -> None:
 async def user_locale(user_id: int) -> str | None:
     row: list[Any] = await User.filter(id=user_id).values_list("locale", flat=True)
     return str(row[0]) if row else None
+
+
+async def beat(broadcast_id: int, *, now: datetime) -> None:
+    await Broadcast.filter(id=broadcast_id).update(heartbeat_at=now)
+
+
+async def silent(*, since: datetime) -> list[Broadcast]:
+    """Broadcasts queued or sending whose sender gave no sign of life since ``since`` (or never did)."""
+    rows = await Broadcast.filter(status__in=[BroadcastStatus.QUEUED.value, BroadcastStatus.SENDING.value])
+    return [row for row in rows if (row.heartbeat_at or row.created_at) < since]

@@ -198,6 +198,8 @@ class Broadcast(Model):
     created_at = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # Last sign of life of the worker sending it; the reaper frees the job of a sender that died.
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "broadcasts"

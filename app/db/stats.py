@@ -23,6 +23,7 @@ HOLD_KEY_PREFIX = hold_key(0).removesuffix("0")
 # The reasons that move credits: capture rows (zero delta, one per delivered video) would only be read for
 # nothing; what a capture stands for is counted by ``captured``.
 MOVING_REASONS = tuple(r for r in LedgerReason if r not in AUDIT_REASONS)
+MAX_FILTERED_MODELS = 50
 VIDEO_PURPOSE = "video"  # the cost ledger's purpose of the call that rendered the talking video
 
 _ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
@@ -227,7 +228,7 @@ def ledger_sums_sql(
         reason = "+reason" if dialect == "sqlite" else "reason"
         return Statement(
             "SELECT reason, COALESCE(SUM(delta), 0) AS credits, COUNT(*) AS n FROM ledger_entries "
-            f"WHERE {reason} IN ({_marks(values)}) GROUP BY reason",
+            f"WHERE {reason} IN ({_marks(values)}) GROUP BY {reason}",
             values,
         )
     return Statement(
@@ -263,6 +264,27 @@ def cost_totals_sql(dialect: Dialect, since: datetime | None = None) -> Statemen
         f"COALESCE(SUM(usd_micros), 0) AS usd_micros FROM provider_calls{window} GROUP BY {group}",
         (since,) if since is not None else (),
     )
+
+
+def cost_models_sql() -> Statement:
+    """Every (provider, model) pair of the cost ledger: a few, found without sorting the whole table."""
+    return Statement("SELECT DISTINCT +provider AS provider, +model AS model FROM provider_calls")
+
+
+def cost_sums_sql(models: Sequence[tuple[str, str]]) -> Statement:
+    """All-time totals of the given pairs in one pass over the table, one filtered aggregate each.
+
+    SQLite groups by sorting every row (0.3 s for 300,000 calls); counting into a few known groups skips it.
+    """
+    columns = ", ".join(
+        f"COUNT(*) FILTER (WHERE {match}) AS calls_{n}, "
+        f"COALESCE(SUM(units) FILTER (WHERE {match}), 0) AS units_{n}, "
+        f"COALESCE(SUM(usd_micros) FILTER (WHERE {match}), 0) AS usd_micros_{n}"
+        for n, match in enumerate("provider = ? AND model = ?" for _ in models)
+    )
+    # Each pair is matched three times (calls, units, dollars), in the order of the columns.
+    params = tuple(value for pair in models for _ in range(3) for value in pair)
+    return Statement(f"SELECT {columns} FROM provider_calls", params)
 
 
 def held_sql() -> Statement:
@@ -371,14 +393,37 @@ async def held() -> ReasonSum:
 
 async def cost_totals(since: datetime | None = None) -> list[CostRow]:
     """Like ``app.db.costs.totals``: biggest spend first."""
-    found = [
-        CostRow(
-            provider=str(row["provider"]),
-            model=str(row["model"]),
-            calls=int(row["calls"]),
-            units=float(row["units"]),
-            usd_micros=int(row["usd_micros"]),
-        )
-        for row in await rows(cost_totals_sql(dialect(), since))
-    ]
+    if since is None and dialect() == "sqlite":
+        found = await _sqlite_cost_totals()
+    else:
+        found = [_cost_row(row) for row in await rows(cost_totals_sql(dialect(), since))]
     return sorted(found, key=lambda row: (-row.usd_micros, row.provider, row.model))
+
+
+async def _sqlite_cost_totals() -> list[CostRow]:
+    models = [(str(row["provider"]), str(row["model"])) for row in await rows(cost_models_sql())]
+    if not models:
+        return []
+    if len(models) > MAX_FILTERED_MODELS:  # a statement that wide is slower than the sort it avoids
+        return [_cost_row(row) for row in await rows(cost_totals_sql("sqlite"))]
+    (row,) = await rows(cost_sums_sql(models))
+    return [
+        CostRow(
+            provider=provider,
+            model=model,
+            calls=int(row[f"calls_{n}"]),
+            units=float(row[f"units_{n}"]),
+            usd_micros=int(row[f"usd_micros_{n}"]),
+        )
+        for n, (provider, model) in enumerate(models)
+    ]
+
+
+def _cost_row(row: dict[str, Any]) -> CostRow:
+    return CostRow(
+        provider=str(row["provider"]),
+        model=str(row["model"]),
+        calls=int(row["calls"]),
+        units=float(row["units"]),
+        usd_micros=int(row["usd_micros"]),
+    )

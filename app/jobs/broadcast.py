@@ -10,6 +10,7 @@ as failed and never sent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -208,6 +209,7 @@ class BroadcastSender:
         network_retries: int = 3,
         network_backoff: float = 1.0,
         page_size: int = 200,
+        beat_every: float = 10.0,
     ) -> None:
         self._bot = bot
         self._broadcasts = broadcasts
@@ -219,6 +221,7 @@ class BroadcastSender:
         self.rate = rate
         self.default_locale = default_locale
         self.batch_size = batch_size
+        self.beat_every = beat_every
         self.flush_interval = flush_interval
         self.progress_interval = progress_interval
         self.network_retries = network_retries
@@ -230,7 +233,22 @@ class BroadcastSender:
         broadcast in any other state."""
         # Bound for every log line of the run, aiogram's included.
         with structlog.contextvars.bound_contextvars(broadcast_id=broadcast_id):
-            await self._run(broadcast_id)
+            beats = asyncio.create_task(self._beat(broadcast_id), name=f"broadcast-{broadcast_id}-beat")
+            try:
+                await self._run(broadcast_id)
+            finally:
+                beats.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beats
+
+    async def _beat(self, broadcast_id: int) -> None:
+        """Tell the reaper this sender lives, also through long 429 waits (it frees a dead sender's job)."""
+        while True:
+            try:
+                await queries.beat(broadcast_id, now=self._clock.now())
+            except Exception as exc:  # a missed beat only risks an early release; never stop sending for it
+                log.warning("broadcast heartbeat failed", error=str(exc))
+            await asyncio.sleep(self.beat_every)
 
     async def _run(self, broadcast_id: int) -> None:
         row = await queries.get(broadcast_id)

@@ -64,6 +64,13 @@ class ArqJobQueue:
             BROADCAST, broadcast_id, _job_id=broadcast_job_id(broadcast_id), _queue_name=self.queue_name
         )
 
+    async def has_broadcast_job(self, broadcast_id: int) -> bool:
+        return bool(await self._pool.exists(JOB_PREFIX + broadcast_job_id(broadcast_id)))
+
+    async def release_broadcast(self, broadcast_id: int) -> bool:
+        """Free the job of a broadcast whose sender died (see :meth:`release`)."""
+        return bool(await self._pool.delete(IN_PROGRESS_PREFIX + broadcast_job_id(broadcast_id)))
+
     async def has_job(self, generation_id: int) -> bool:
         """Whether arq knows a job of the generation (queued, deferred or running)."""
         return bool(await self._pool.exists(JOB_PREFIX + render_job_id(generation_id)))

@@ -7,12 +7,13 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from app.db import broadcasts as broadcast_queries
 from app.jobs.pipeline import Pipeline
 from app.jobs.queue import ArqJobQueue
 from app.logs import get_logger
@@ -30,6 +31,8 @@ class ReaperReport:
     """Generations the queue had lost (Redis restarted empty, an enqueue that failed): queued again."""
     failed: tuple[int, ...] = ()
     """Generations past the deadline or out of attempts: failed and refunded."""
+    broadcasts: tuple[int, ...] = ()
+    """Broadcasts whose sender died (their job freed) or whose job was lost (queued again)."""
 
 
 @dataclass
@@ -63,10 +66,23 @@ class Reaper:
             else:
                 await self.queue.enqueue(info.id)
                 requeued.append(info.id)
-        report = ReaperReport(tuple(released), tuple(requeued), tuple(failed))
-        if released or requeued or failed:
-            log.warning("reaper", released=released, requeued=requeued, failed=failed)
+        revived = await self._broadcasts(silent_since)
+        report = ReaperReport(tuple(released), tuple(requeued), tuple(failed), tuple(revived))
+        if released or requeued or failed or revived:
+            log.warning("reaper", released=released, requeued=requeued, failed=failed, broadcasts=revived)
         return report
+
+    async def _broadcasts(self, silent_since: datetime) -> list[int]:
+        """A broadcast whose sender stopped beating is sent on by another worker (it never sends twice)."""
+        revived: list[int] = []
+        for row in await broadcast_queries.silent(since=silent_since):
+            if await self.queue.has_broadcast_job(row.id):
+                if await self.queue.release_broadcast(row.id):
+                    revived.append(row.id)
+            else:
+                await self.queue.enqueue_broadcast(row.id)
+                revived.append(row.id)
+        return revived
 
 
 @dataclass

@@ -269,7 +269,11 @@ async def test_provider_costs_per_model_in_usd_for_30_days_and_all_time(history:
         CostLine("fal", "nano-banana", 1, 1.0, 39_000),
         CostLine("elevenlabs", "eleven_multilingual_v2", 1, 120.0, 36_000),
     )
-    assert costs.all_time[0] == CostLine("fal", OMNIHUMAN, 5, 40.0, 11_000_000)
+    assert costs.all_time == (
+        CostLine("fal", OMNIHUMAN, 5, 40.0, 11_000_000),
+        CostLine("elevenlabs", "eleven_multilingual_v2", 2, 270.0, 86_000),
+        CostLine("fal", "nano-banana", 1, 1.0, 39_000),
+    )
     assert costs.all_time[0].usd == 11.0
     assert costs.usd_last_30d == pytest.approx(9.075)
     assert costs.usd_all_time == pytest.approx(11.125)

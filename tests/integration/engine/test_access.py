@@ -74,4 +74,3 @@ async def test_an_admin_window_stays_closed_to_a_user_with_a_stale_button(make_b
     demoted = make_bot(FLOWS, hooks(), texts=TEXTS, user_id=ADMIN, admins=frozenset())
     await demoted.click("Menu", admin.last)
     assert "Admin panel" not in demoted.text
-

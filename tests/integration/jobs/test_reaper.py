@@ -14,8 +14,9 @@ from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.asyncio import Redis
 
+from app.db.models import Broadcast
 from app.domain.generations import GenerationStatus
-from app.jobs.queue import IN_PROGRESS_PREFIX, QUEUE_NAME, ArqJobQueue, render_job_id
+from app.jobs.queue import IN_PROGRESS_PREFIX, QUEUE_NAME, ArqJobQueue, broadcast_job_id, render_job_id
 from app.jobs.scheduled import Reaper, ReaperReport, TempCleanup
 from app.jobs.worker import WorkerConfig, WorkerParts, build_worker
 from tests.integration.jobs.conftest import BOTH_DATABASES, TALKING_HEAD_COST, USER, World
@@ -238,3 +239,26 @@ async def test_the_worker_stopping_mid_job_leaves_it_queued_for_the_next_one(
     await run_burst(world, pool, queue, tmp_path)
     assert (await world.info(gid)).status == GenerationStatus.DONE
     assert world.video.submit_calls == 1 and len(world.delivery.received) == 1
+
+
+async def test_a_broadcast_whose_sender_died_is_freed_for_another_worker(
+    world: World, pool: ArqRedis, queue: ArqJobQueue
+) -> None:
+    now = world.clock.now()
+    dead = await Broadcast.create(admin_id=1, text="hi", status="sending", created_at=now, heartbeat_at=now)
+    alive = await Broadcast.create(admin_id=1, text="hi", status="sending", created_at=now, heartbeat_at=now)
+    lost = await Broadcast.create(admin_id=1, text="hi", status="queued", created_at=now)
+    done = await Broadcast.create(admin_id=1, text="hi", status="done", created_at=now)
+    for row in (dead, alive):
+        await queue.enqueue_broadcast(row.id)
+        # A sender marked the job running; the first one was SIGKILLed and its mark stays for a day.
+        await pool.psetex(IN_PROGRESS_PREFIX + broadcast_job_id(row.id), 86_400_000, b"1")
+    world.clock.advance(seconds=STALE_AFTER + 30)
+    await Broadcast.filter(id=alive.id).update(heartbeat_at=world.clock.now())  # still beating
+
+    report = await reaper(world, queue).run()
+
+    assert sorted(report.broadcasts) == sorted([dead.id, lost.id])
+    assert not await pool.exists(IN_PROGRESS_PREFIX + broadcast_job_id(dead.id)), "another worker may take it"
+    assert await pool.exists(IN_PROGRESS_PREFIX + broadcast_job_id(alive.id)), "a live sender is left be"
+    assert await queue.has_broadcast_job(lost.id) and not await queue.has_broadcast_job(done.id)

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS "broadcasts" (
     "progress_message_id" BIGINT,
     "created_at" TIMESTAMP NOT NULL,
     "started_at" TIMESTAMP,
-    "finished_at" TIMESTAMP
+    "finished_at" TIMESTAMP,
+    "heartbeat_at" TIMESTAMP
 ) /* Admin broadcasts: content, audience, progress and outcome */;
 CREATE TABLE IF NOT EXISTS "broadcast_deliveries" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -51,13 +52,13 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
     "created_at" TIMESTAMP NOT NULL,
     CONSTRAINT "uid_feedback_me_admin_c_a09b07" UNIQUE ("admin_chat_id", "admin_message_id")
 ) /* User feedback forwarded to the admins, for routing their replies */;
-ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 ALTER TABLE "users" ADD "blocked_at" TIMESTAMP;
+ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 CREATE INDEX "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
-CREATE INDEX "idx_users_created_43d91f" ON "users" ("created_at");
-CREATE INDEX "idx_users_usernam_266d85" ON "users" ("username");
 CREATE INDEX "idx_users_last_se_54f739" ON "users" ("last_seen_at");
+CREATE INDEX "idx_users_usernam_266d85" ON "users" ("username");
+CREATE INDEX "idx_users_created_43d91f" ON "users" ("created_at");
 COMMIT;
 """,
     "postgres": """
@@ -87,7 +88,8 @@ CREATE TABLE IF NOT EXISTS "broadcasts" (
     "progress_message_id" BIGINT,
     "created_at" TIMESTAMPTZ NOT NULL,
     "started_at" TIMESTAMPTZ,
-    "finished_at" TIMESTAMPTZ
+    "finished_at" TIMESTAMPTZ,
+    "heartbeat_at" TIMESTAMPTZ
 );
 COMMENT ON TABLE "broadcasts" IS 'Admin broadcasts: content, audience, progress and outcome';
 CREATE TABLE IF NOT EXISTS "broadcast_deliveries" (
@@ -109,44 +111,44 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
     CONSTRAINT "uid_feedback_me_admin_c_a09b07" UNIQUE ("admin_chat_id", "admin_message_id")
 );
 COMMENT ON TABLE "feedback_messages" IS 'User feedback forwarded to the admins, for routing their replies';
-ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 ALTER TABLE "users" ADD "blocked_at" TIMESTAMPTZ;
+ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX IF NOT EXISTS "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
-CREATE INDEX IF NOT EXISTS "idx_users_created_43d91f" ON "users" ("created_at");
-CREATE INDEX IF NOT EXISTS "idx_users_usernam_266d85" ON "users" ("username");
 CREATE INDEX IF NOT EXISTS "idx_users_last_se_54f739" ON "users" ("last_seen_at");
+CREATE INDEX IF NOT EXISTS "idx_users_usernam_266d85" ON "users" ("username");
+CREATE INDEX IF NOT EXISTS "idx_users_created_43d91f" ON "users" ("created_at");
 """,
 }
 
 DOWNGRADE = {
     "sqlite": """
 BEGIN;
-DROP INDEX IF EXISTS "idx_users_last_se_54f739";
-DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_created_43d91f";
+DROP INDEX IF EXISTS "idx_users_usernam_266d85";
+DROP INDEX IF EXISTS "idx_users_last_se_54f739";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
-ALTER TABLE "users" DROP COLUMN "updates_count";
 ALTER TABLE "users" DROP COLUMN "blocked_at";
-DROP TABLE IF EXISTS "admin_actions";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "updates_count";
 DROP TABLE IF EXISTS "broadcast_deliveries";
 DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "feedback_messages";
+DROP TABLE IF EXISTS "admin_actions";
 COMMIT;
 """,
     "postgres": """
-DROP INDEX IF EXISTS "idx_users_last_se_54f739";
-DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_created_43d91f";
+DROP INDEX IF EXISTS "idx_users_usernam_266d85";
+DROP INDEX IF EXISTS "idx_users_last_se_54f739";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
-ALTER TABLE "users" DROP COLUMN "updates_count";
 ALTER TABLE "users" DROP COLUMN "blocked_at";
-DROP TABLE IF EXISTS "admin_actions";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "updates_count";
 DROP TABLE IF EXISTS "broadcast_deliveries";
 DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "feedback_messages";
+DROP TABLE IF EXISTS "admin_actions";
 """,
 }
 
@@ -188,52 +190,52 @@ MODELS_STATE = (
     "edmQCqtFBab1Uzjl6MXSkZ+8j583mLuPiyprOnWhq7Auc4UrTLV6azmm391euHdP5qrWf/"
     "XrLEjFilsLZ47HQlqEdOxz97oVoBkOC2cRzgnWO3sbNFMGC2YRzNgQddwZVq3NiiruHikA"
     "O7YuEjQjs399ceQHsBJZVyLWQ1krkPvuoSzo52I9Mec5NyDmjr12fZLyhDIqZ2uJucBq5d"
-    "w1OXftvOF1aBEtB6vOHRKiYaPzBycysyhpeBJxTlwaUKJFDAFR6YmEOXSY8VtEsDtD0ahL"
-    "ROCEoHQIccYIEvFAJrAqHekR+kNQpQhDP4/JhAvyswmLik8tqIQTCTVEkmsuLeFwsTTHFE"
-    "QgRm7iM4vPTN1SlxwAmb4vqajvo6sr6NO3cXWF8ERpWoxcgeUMBnb5gsFYWKJQvR8ixpW5"
-    "HsJTPa/rTjk+ZQAN1aM4guGLPQDpjg5WfwBSFF9zORQ57UHI2orxWhFD3xsqZKEfWGfy9p"
-    "3JRAgu2uCbMNhzpmbnTK31b2tFW717ld79hhAPRnofap5VWneRZKXOPYmIY0daQ4X7o97g"
-    "UMyLtEIMT6aVVMXDdAEIwpBD6NBq7kLpiQHtVP8igR+p9YUIINgzf5KJSl09ZnpN8MMeJO"
-    "FCmhFGXgIxVWjKiUSGLGKGwev15DBmJOPZDRsyvkWrMXdIQ6jXmK2ydncZDMV3qG3I1vce"
-    "rFgxpFiue6xSxW2FYQ9VrDrYUXXwbZIFU6UJZnpXKoFpLk1D9e936hEuDxBlwULJNMh7iF"
-    "yNrfG6Qly2ryqdrDfAfYBuITNVK2tUK33YI4hPhsZXO8HC6GxRqPeUq2FCmwxvGlz9uBBT"
-    "3jglNbPVZzNSh+hT7Dow/9ts1Y4spfWanr6pCRVz55os2zgwCmyb8RLdrTjyPqL9l02cRP"
-    "sv671E0FcIlBN4Uq3VrcgQy/D00Be3+QRVn7vYJ20gTjl6CHCTaVw/iUtTeMLFvEoLq0c3"
-    "5eghupt3JWvrDVSGGvN7xYJc4Osh2M+fNgD7+dNasKErD/YNp27bVJEsjwW5AcigoE8FZB"
-    "O2VTLKnPa4pNFxCfEoqN10Dt6HlqBX8VrYG8Ee3lcZ7Ppsv5SjF0vJrvP9ZECIO2s7w/Nc"
-    "vQB+F5M7RI1Pp2vineG060kbyCXRl/Yq4jfe+BzXLSwl1gLmE+C9hzN9Bcqvzz4evjtGH8"
-    "6Pj04uTs5O8w5O0wlNukHvcNB2fjx6Vw35LReeXHOe53jtTG80010cJF7TgieQc59gVmP0"
-    "ZNgKSI8137amd+yWymKduKo2PasPz87e5TbOw5Pizvjx/eGxNjMf5md3xTFKCJcj1bKdh6"
-    "TE2L9pvXm7x0bdbdlVIhUJ2sEb0vdv8m7eiwrnQ2Vsa89kYvI+nXFvLGE2rAVblX+8cnPL"
-    "su1wc0tadqu8bXCbM8G1jiBYtqsEWuTr3zqxlVOtELb2tQ+LfD2Ee69RDUQgqwd8r1wF0Z"
-    "z7t7VOckz9w3o7YecLj7YGOsdkgW4EdDg51yjcVWK0gDcCXM0W83HbmZ1jskC3mNm31NOX"
-    "aK5PF7h6VI5jY1p1CNGM0OmsjaVSZLPQ1kG7jtu5xLmm17ljAG/Z6RxqDGvsfiVGuyg3cz"
-    "fbePK+xpPbIj0/mpRtkZ4fQ85YKTIPVKtCwxmWOyzkuNcd1W5G9MI21nvYGm9Lkde+Ll1+"
-    "XWwK705zbEp5bHlJVFhRXGgjlP1GlkYUJ/q+MXOrTtejJLSP0TD3TARf4zkWt6avvcC3ST"
-    "5YdurpZ9dPTGJ76eLy/ORIY1yfGZg/E66KIonY3vx2Tvwkka8a5zTZ7yI6MO4J4l93k0Bp"
-    "UFuZRBnj2iSR0kkk+u1syg80ID5lBBmesPJcOtIBZDhCmqXJewwEB2cFFNLQQpMKUa9cTO"
-    "MsGqs41E8SBdG1IP3S5ElCVmWsTw71DxldbmhyMOPLmfoa8QUffWaf2Si8ApXo6kosGAur"
-    "100En5tBJlRApmaoyLwCmpBdvyqaTHPdRvX0wnJ62YTPW2zugiH8mcXXjyrrRRRpgb059X"
-    "4BehRw35d6FKzSG9XziGAPQAjwEkqQQDkSzLh5bM5qPw/0KSvH8NU2MRi2CEhntq0hqk8N"
-    "3Wl8TdcW0W0H2NjosC1Hh6XrZBuQ81z9c6duKyQh3OvKSNenvqQcfUB515kv99cZ0tEzL1"
-    "vCcfuLRIf88V3bDfvkebIO+R9Dzt/x7fHNfHS8ay9xJ7yNKbQb8DnmC1/dM3E09TyWJmPO"
-    "/3g0ujgavT5e5X7cpl/tHfGmRBwzVf1liGz3cJVHzTeEDtGUjb8GcWw+8jDnN2QefcnBFV"
-    "AeoNpRVkH3Cr7NIBEWJPp0wyKApdtDXKAQYW+dkmNQRxbKi6Wh+rbQWCeWpeEKb5KWt8It"
-    "zJWEvk9bwwZzitpmt3xnXkvnAN2yf4562ljmijB32TZMuoLV1sdrkkk0xj6oI475dE+Lpa"
-    "LEZ5eMiiWD6SnZZhrH9P3zb2wlplSQSbvleNJPcDefSG+jdWuh75M7wQYsdcWFYAOWth2w"
-    "tE2PwYco1OMI+/6gwmWQ6x+u8hnEQSOOq0mbxuBgmgmuMYwHKI0+MVcZIi3rKA6HSL30Gp"
-    "/Ax4vXlX6FAEaEgeAbNJhBWI3Ug6UXScqYx3XNH2iqeNyHByYkhgcwBbmQP4UkoTvEBOCc"
-    "xy4Kzvwl0gsW8R6hq6vUKxTG2UiiTNyLeaSw0LoJgwmrsA81B0wICN3JE93OqE8gBAe60S"
-    "02I5kP+XD9cItA3y1S+FpDiZHP+TUCz8nDV2jM1czc1jUJFAQZMfMg6W2BE8WMCR/pqQ/B"
-    "iWECgszpdjEG51OpkHveLWbdKt10q2TF21T3zPJYZ0ADZ4BZtdognDD0EN6tmP5mQ6jQOe"
-    "pTTRMOW9iwSY4pwNVmBsf0fZzAG481W0jPmVNX8KrQ85XWS5bPGjAtd0Ub7HcXK/VdmOld"
-    "g/lOJvmdx1tYKYDyvBABl6086RmWHm6nWyg+aR2+fXX4lryOd+MjM67JCt9Y7LKs94nBTt"
-    "bQFXZJfDIVeI4SnsKXmnMEkNsV53SBoyfXCcliNR6eb/pxfKxVHEkIS1pgRPPgu3fqdP+Y"
-    "uxNenURCLXaZLE//dNnNHyuazEqnLcp5rt1t54PB/TUZ7Cf5tvlJPpMb4QR46XPcyvwtMd"
-    "pVwwYj/MC6ad6hNKVSEbGWpEvMNo+ly7LOKcgtRV3kta91p0VNpTPGjLX+FkOOz36MocXH"
-    "GMZalbteaxXNc9oltMvvVZjXI7X0FqxNNeYSn63SZ6Z+GNDeAsgMh83trwxvrHc0Vp2wbK"
-    "yG2P3d8Mv1w3JKUymfcH20CkmMfYFrmw7sERHUnQ0qXNhRz3CVExunNN/yYtfD8G1fdCvv"
-    "8o8SL/idm0S9z/iGCFmZ9b3i6ykpSw/9bNv5JFDQqiZaRN5DdB83rRGzqkRM+bODTJEqDf"
-    "K/F2enNW61lKVoI1BXof8hn8r7GEi1AlwAI2cZlCpKFYtHFVR+GOCwnZK0+c3s6/8B396u"
-    "4w=="
+    "xlOc+IfifHevldQ9BFXivprkm6aydLr0PbdzlYdcKUEA0bnTQ5kUFNScMzp3Pi0oASLWII"
+    "fUvPnszx0ozfIoLdGYpGXSICZ0Gl46YzRpCIBzIhdOlIj9AfgipFGPp5TCZckJ9NAFx8Pk"
+    "UlnD2pIZJcc2kJh9uiOZAiAjFyE59OfWbqlrrkAMj0fUlFfR9dXUGfvo2rK4QnStNi5Aos"
+    "ZzCwyxcMxsIShYbcEDGuzPUQnup5XXee9SkDaKgIx7EqX+xRV3e07fqjrqL4msuhyGmPvN"
+    "Y2gdaKDfveoDAL/cAeG2z/2IAIwUUbfBMGe6LY7ESxtQJu/SVW716ld78hxIOR3oeaZ5XW"
+    "XSRZqXNPIuLYZdpQ4f6oNzgU8yKtEMOTaSVV8TAxBMJt5BA6tJq7UHpiQDvVv0jgR2p9Id"
+    "YL9syfZKJSV4+ZXhM87gdJYJhmhJGXQEwVmnIikSGLmGHwej05jA7K+PDDhowX2WrMHdIQ"
+    "6jVmq6zdXa5K8R1qG5z3vUdoVgwpluseoFVxW2HY4zOrDnZUHXyb5DtVaYKZ3pVKYJo11V"
+    "D9+516hMsDRFmwUDIN5x8iV2NrvK4Qge+rSifrDXAfoFvIQdbKGtVKH/YI4pOh8dVOsDA6"
+    "WxTUP+VqmNAmw5sGVz8uZA80Tj7ObPXZ3OMh+hS7Dsz/Ni+5I0tpvaanb2pCxdy5Jss2Do"
+    "wC22a8RHcrjryPaP9lEyfR/st6LxH0FUIiBZ5Ua3UrcgEzPD30xW0+FdnnLvZJG4hTjh4C"
+    "3GQa10/i0hSecDGv0sLq0U05eoju5l3J2noDlaHG/F6xIBf4egj286cNwH7+tBZs6MqDfc"
+    "Op2zYpKMtjQW4AMijoUwF5o22VjDKnPS5pdFxCPApqN52D96El6FW8FvZGsIf3VQa7Pq8z"
+    "5ejFUrLrzE4ZEOLO2s7wPFcvgN/F5A5R49PpmnhnOO160gZySfSlvYr4jTc+x3ULS4m1gP"
+    "kEeO/hTF+B8uuzj4fvjtGH8+Ojk4uTs9O8g9N0QpNu0DsctJ0fj95VQ37LhSfXnOc5XjvT"
+    "G810FweJ17TgCeTcJ5jVGD0ZtgLSY823rekdu6WyWCeuqk3P6sOzs3e5jfPwpLgzfnx/eK"
+    "zNzIf52V1xjBLC5Ui1bOchKTH2b1pv3u6xUXdbdpVIRYJ28Ib0/Zu8m/eiwvlQGdvaM5mY"
+    "vE9n3BtLjQ6r/lZlmq/c3LJsO9zckpbdKm8b3OZMcK0jCJbtar4W+fq3TmzlVCuErX2Vyy"
+    "JfD+Hea1TtEsjqAd8r17s05/5trZMcU/+w3k7Y+cKjrYHOMVmgGwEdTs41SrSVGC3gjQBX"
+    "s8V83HZm55gs0C1m9i319CWa69MFrh4VXtmYVh1CNCN0OmtjqRTZLLR10K7jdi5xrul17h"
+    "jAW3Y6hxrDGrtfidEuys3czTaevK/x5LYc048mZVuO6ceQM1aKzAPVqqR0huUOS3budUe1"
+    "szWtfpTXxabw7jTHppTHlpdEhRXFhTZC2W9kaURxou8bM7fqdD1KQvsYDXPPRPA1nmNxa/"
+    "raC3yb5INlp55+dv3EJLaXLi7PT440xvWZgfkz4aookojtzW/nxE8S+apxTpP9LqID454g"
+    "/nU3CZQGtZVJlDGuTRIpnUSi386m/EAD4lNGkOEJK8+lIx1AhiOkWZq8x0BwcFZAIQ0tNK"
+    "kQ9crFNM6isYpD/SRREF0L0i9NniRkVcb65FD/kNHlhiYHM76cqa8RX/DRZ/aZjcIrUImu"
+    "rsSCsbB63UTwuRlkQgVkaoaKzCugCdn1q6LJNNdtVE8vLKeXTfi8xeYuGMKfWXz9qLJeRJ"
+    "EW2JtT7xegRwH3falHwSq9UT2PCPYAhAAvoQQJlCPBjJvH5qz2Q1CfsnIMX20Tg2GLgHRm"
+    "2xqi+tTQncbXdG0R3XaAjY0O23J0WLpOtgE5z9U/d+q2QhLCva6MdH3qS8rRB5R3nflyf5"
+    "0hHT3zsiUct79IdMgf37XdsE+eJ+uQ/zHk/B1fmd/M5+W79hJ3wtuYQrsBn2O+8NU9E0dT"
+    "z2NpMub8j0eji6PR6+NV7sdt+tXeEW9KxDFT1V+GyHYPV3nUfEPoEE3Z+GsQx+YjD3N+Q+"
+    "bRlxxcAeUBqh1lFXSv4NsMEmFBok83LAJYuj3EBQoR9tYpOQZ1ZKG8WBqqbwuNdWJZGq7w"
+    "Jml5K9zCXEno+7Q1bDCnqG12y3fmtXQO0C3756injWWuCHOXbcOkK1htfbwmmURj7IM64p"
+    "hP97RYKkp8dsmoWDKYnpJtpnFM3z//xlZiSgWZtFuOJ/0Ed/OJ9DZatxb6PrkTbMBSV1wI"
+    "NmBp2wFL2/QYfIhCPY6w7w8qXAa5/uEqn0EcNOK4mrRpDA6mmeAaw3iA0ugTc5Uh0rKO4n"
+    "CI1Euv8Ql8vHhd6VcIYEQYCL5BgxmE1Ug9WHqRpIx5XNf8gaaKx314YEJieABTkAv5U0gS"
+    "ukNMAM557KLgzF8ivWAR7xG6ukq9QmGcjSTKxL2YRwoLrZswmLAK+1BzwISA0J080e2M+g"
+    "RCcKAb3WIzkvmQD9cPtwj03SKFrzWUGPmcXyPwnDx8hcZczcxtXZNAQZARMw+S3hY4UcyY"
+    "8JGe+hCcGCYgyJxuF2NwPpUKuefdYtat0k23Sla8TXXPLI91BjRwBphVqw3CCUMP4d2K6W"
+    "82hAqdoz7VNOGwhQ2b5JgCXG1mcEzfxwm88VizhfScOXUFrwo9X2m9ZPmsAdNyV7TBfnex"
+    "Ut+Fmd41mO9kkt95vIWVAijPCxFw2cqTnmHp4Xa6heKT1uHbV4dvyet4Nz4y45qs8I3FLs"
+    "t6nxjsZA1dYZfEJ1OB5yjhKXypOUcAuV1xThc4enKdkCxW4+H5ph/Hx1rFkYSwpAVGNA++"
+    "e6dO94+5O+HVSSTUYpfJ8vRPl938saLJrHTaopzn2t12PhjcX5PBfpJvm5/kM7kRToCXPs"
+    "etzN8So101bDDCD6yb5h1KUyoVEWtJusRs81i6LOucgtxS1EVe+1p3WtRUOmPMWOtvMeT4"
+    "7McYWnyMYaxVueu1VtE8p11Cu/xehXk9UktvwdpUYy7x2Sp9ZuqHAe0tgMxw2Nz+yvDGek"
+    "dj1QnLxmqI3d8Nv1w/LKc0lfIJ10erkMTYF7i26cAeEUHd2aDChR31DFc5sXFK8y0vdj0M"
+    "3/ZFt/Iu/yjxgt+5SdT7jG+IkJVZ3yu+npKy9NDPtp1PAgWtaqJF5D1E93HTGjGrSsSUPz"
+    "vIFKnSIP97cXZa41ZLWYo2AnUV+h/yqbyPgVQrwAUwcpZBqaJUsXhUQeWHAQ7bKUmb38y+"
+    "/h8yr0tH"
 )
