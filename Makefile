@@ -51,8 +51,11 @@ migrate: ## apply database migrations to DATABASE_URL (SQLite file by default)
 	@scripts/bootstrap.sh run
 	$(PY) -m app migrate
 
-bench: ## benchmarks into docs/benchmarks.md: clicks/s, 1000 generations in one worker, local render speed
+bench: ## benchmarks into docs/benchmarks.md: clicks/s, 1000 generations, local render, admin stats at 100k users
 	@scripts/bootstrap.sh run
 	$(PY) -m benchmarks.clicks --write docs/benchmarks.md
 	$(PY) -m benchmarks.pipeline --write docs/benchmarks.md
 	$(PY) -m benchmarks.render --write docs/benchmarks.md
+	@scripts/bootstrap.sh test
+	@set -euo pipefail; url="$$(scripts/ensure-postgres.sh | tail -n 1)"; \
+	  TEST_DATABASE_URL="$$url" $(PY) -m benchmarks.stats --database both --write docs/benchmarks.md

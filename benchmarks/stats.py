@@ -442,6 +442,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
+def windowed(t: Timings) -> float:
+    return sum(t.statements[name] for name in PLANNED.values())
+
+
 def report(r: Run, runs: int) -> str:
     i, b = r.indexed, r.baseline
     name = "SQLite" if r.dialect == "sqlite" else "PostgreSQL"
@@ -471,6 +475,12 @@ def report(r: Run, runs: int) -> str:
         ),
         f"| sum of the queries run one by one | {_ms(sum(i.statements.values()))} | "
         f"{_ms(sum(b.statements.values()))} | |",
+        f"| … of the windowed ones only | **{_ms(windowed(i))}** | **{_ms(windowed(b))}** | "
+        f"baseline ÷ indexed: **{windowed(b) / windowed(i):.1f}×** |",
+        "",
+        "The all-time totals (ledger by reason, provider costs, users, videos by status) read whole tables "
+        "with or without the indexes and are most of the snapshot's time; the indexes pay off in the "
+        "windowed queries, whose cost grows with the window instead of the history.",
     ]
     return "\n".join(lines)
 

@@ -109,6 +109,8 @@ class Generation(Model):
     attempts = fields.IntField(default=0, db_default=0)
     # Last sign of life from the worker rendering it (each step, each poll of the provider).
     heartbeat_at = fields.DatetimeField(null=True)
+    # Who makes the talking video ("omnihuman", "local"), set when it is requested: failure rates by provider.
+    video_provider = fields.CharField(max_length=32, null=True)
 
     steps: fields.ReverseRelation[GenerationStep]
 

@@ -1,6 +1,6 @@
 """Aggregates of the admin stats screen: each one statement over an indexed time range, or an all-time total.
 
-Raw SQL rather than the ORM: conditional counts (``FILTER``), day buckets, a join on an idempotency key and
+Raw SQL rather than the ORM: conditional counts (``FILTER``), day buckets, a look-up by idempotency key and
 a median are written differently on SQLite and PostgreSQL and are out of the ORM's reach. Every query is
 built as a ``Statement`` first, so that tests EXPLAIN exactly the SQL that runs.
 """
@@ -23,6 +23,7 @@ HOLD_KEY_PREFIX = hold_key(0).removesuffix("0")
 # The reasons that move credits: capture rows (zero delta, one per delivered video) would only be read for
 # nothing; what a capture stands for is counted by ``captured``.
 MOVING_REASONS = tuple(r for r in LedgerReason if r not in AUDIT_REASONS)
+# Above this many (provider, model) pairs SQLite's all-time cost totals group by sorting after all.
 MAX_FILTERED_MODELS = 50
 VIDEO_PURPOSE = "video"  # the cost ledger's purpose of the call that rendered the talking video
 
@@ -112,7 +113,7 @@ class DayRow:
 
 @dataclass(frozen=True, slots=True)
 class EndedRow:
-    """Generations of one (step, status, refunded, provider) among those that ended in the window."""
+    """Generations of one (step, status, refunded, provider) created in the window, ended or not."""
 
     step: str | None
     status: str
@@ -182,8 +183,8 @@ def ended_sql(since: datetime) -> Statement:
     return Statement(
         "SELECT step, status, refunded, provider, COUNT(*) AS n FROM ("
         " SELECT g.step AS step, g.status AS status, g.refunded AS refunded,"
-        "  (SELECT MIN(pc.provider) FROM provider_calls pc WHERE pc.generation_id = g.id AND pc.purpose = ?)"
-        "  AS provider"
+        "  COALESCE(g.video_provider, (SELECT MIN(pc.provider) FROM provider_calls pc"
+        "   WHERE pc.generation_id = g.id AND pc.purpose = ?)) AS provider"
         " FROM generations g WHERE g.created_at >= ?"
         ") ended GROUP BY step, status, refunded, provider",
         (VIDEO_PURPOSE, since),

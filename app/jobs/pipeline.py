@@ -333,6 +333,7 @@ class Pipeline:
             backdrop = outputs.get(Step.BACKDROP, {}).get("image_key")
             image = await files.get(backdrop, "backdrop.png") if backdrop else await self._look(info, files)
             speech = await files.get(info.speech_key, "speech.wav")
+            await self.generations.set_video_provider(info.id, self.video_maker.name)
             async with self._timed(self.video_maker.name, "video_submit"):
                 request_id = await self.video_maker.submit(
                     image, speech, workdir=files.work, reference=f"g{info.id}"

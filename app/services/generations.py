@@ -131,6 +131,10 @@ class Generations:
         """Record the worker's step, for progress messages and for finding where a failure happened."""
         await self._update_active(generation_id, "set a step", step=step, heartbeat_at=self._clock.now())
 
+    async def set_video_provider(self, generation_id: int, provider: str) -> None:
+        """Who makes the generation's talking video (for failure rates by provider)."""
+        await queries.update_active(generation_id, video_provider=provider[:32])
+
     async def take_up(self, generation_id: int) -> GenerationInfo:
         """A worker starts (or resumes) the generation: running, one more attempt, alive now."""
         now = self._clock.now()

@@ -43,6 +43,7 @@ class FakeGenerations:
     clock: FixedClock
     rows: dict[int, GenerationInfo] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
+    video_providers: dict[int, str] = field(default_factory=dict)
 
     @property
     def pricing(self) -> Pricing:
@@ -127,6 +128,9 @@ class FakeGenerations:
             started_at=row.started_at or now,
         )
         return row
+
+    async def set_video_provider(self, generation_id: int, provider: str) -> None:
+        self.video_providers[generation_id] = provider
 
     async def park(self, generation_id: int, *, until: datetime) -> bool:
         row = self._row(generation_id)

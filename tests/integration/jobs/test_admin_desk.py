@@ -10,6 +10,7 @@ from app.db.models import AdminAction, LedgerEntry, User
 from app.domain.generations import GenerationStatus
 from app.services.admin import AdminDesk, AdminInputError, parse_amount_and_reason
 from app.services.providers import ProviderError
+from app.services.stats import AdminStats
 from app.services.users import UserService
 from tests.fakes.renders import RecordingQueue
 from tests.integration.jobs.conftest import TALKING_HEAD_COST, USER, World
@@ -122,3 +123,18 @@ async def test_a_video_in_progress_is_stopped_refunded_and_its_user_told(world: 
         await admins.refund(ADMIN, gid)
     assert caught.value.key == "refund_not_active"
     assert await audit() == [(ADMIN, "refund", USER, gid)]
+
+
+async def test_the_stats_name_the_provider_a_failed_video_was_asked_of(world: World) -> None:
+    await world.user(credits=50)
+    failed = await world.order(captions=False)
+    world.video.submit_script = [ProviderError("provider_rejected", "HTTP 400")]
+    await world.pipeline().run(failed)
+    done = await world.order(captions=False)
+    await world.pipeline().run(done)
+
+    snapshot = await AdminStats(world.clock).snapshot()
+
+    rows = [(r.provider, r.finished, r.failed) for r in snapshot.failures.by_provider]
+    assert rows == [("scripted", 2, 1)], "the provider is known from the submit, even when nothing was paid"
+    assert [(r.step, r.failed) for r in snapshot.failures.by_step] == [("video", 1)]

@@ -52,13 +52,14 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
     "created_at" TIMESTAMP NOT NULL,
     CONSTRAINT "uid_feedback_me_admin_c_a09b07" UNIQUE ("admin_chat_id", "admin_message_id")
 ) /* User feedback forwarded to the admins, for routing their replies */;
-ALTER TABLE "users" ADD "blocked_at" TIMESTAMP;
+ALTER TABLE "generations" ADD "video_provider" VARCHAR(32);
 ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
+ALTER TABLE "users" ADD "blocked_at" TIMESTAMP;
 CREATE INDEX "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
+CREATE INDEX "idx_users_created_43d91f" ON "users" ("created_at");
 CREATE INDEX "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 CREATE INDEX "idx_users_usernam_266d85" ON "users" ("username");
-CREATE INDEX "idx_users_created_43d91f" ON "users" ("created_at");
 COMMIT;
 """,
     "postgres": """
@@ -111,44 +112,47 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
     CONSTRAINT "uid_feedback_me_admin_c_a09b07" UNIQUE ("admin_chat_id", "admin_message_id")
 );
 COMMENT ON TABLE "feedback_messages" IS 'User feedback forwarded to the admins, for routing their replies';
-ALTER TABLE "users" ADD "blocked_at" TIMESTAMPTZ;
+ALTER TABLE "generations" ADD "video_provider" VARCHAR(32);
 ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
+ALTER TABLE "users" ADD "blocked_at" TIMESTAMPTZ;
 CREATE INDEX IF NOT EXISTS "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX IF NOT EXISTS "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
+CREATE INDEX IF NOT EXISTS "idx_users_created_43d91f" ON "users" ("created_at");
 CREATE INDEX IF NOT EXISTS "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 CREATE INDEX IF NOT EXISTS "idx_users_usernam_266d85" ON "users" ("username");
-CREATE INDEX IF NOT EXISTS "idx_users_created_43d91f" ON "users" ("created_at");
 """,
 }
 
 DOWNGRADE = {
     "sqlite": """
 BEGIN;
-DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_last_se_54f739";
+DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
-ALTER TABLE "users" DROP COLUMN "blocked_at";
+ALTER TABLE "generations" DROP COLUMN "video_provider";
 ALTER TABLE "users" DROP COLUMN "updates_count";
-DROP TABLE IF EXISTS "broadcast_deliveries";
-DROP TABLE IF EXISTS "broadcasts";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "blocked_at";
 DROP TABLE IF EXISTS "admin_actions";
+DROP TABLE IF EXISTS "feedback_messages";
+DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "broadcast_deliveries";
 COMMIT;
 """,
     "postgres": """
-DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_last_se_54f739";
+DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
-ALTER TABLE "users" DROP COLUMN "blocked_at";
+ALTER TABLE "generations" DROP COLUMN "video_provider";
 ALTER TABLE "users" DROP COLUMN "updates_count";
-DROP TABLE IF EXISTS "broadcast_deliveries";
-DROP TABLE IF EXISTS "broadcasts";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "blocked_at";
 DROP TABLE IF EXISTS "admin_actions";
+DROP TABLE IF EXISTS "feedback_messages";
+DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "broadcast_deliveries";
 """,
 }
 
@@ -211,31 +215,31 @@ MODELS_STATE = (
     "JfD+Hea1TtEsjqAd8r17s05/5trZMcU/+w3k7Y+cKjrYHOMVmgGwEdTs41SrSVGC3gjQBX"
     "s8V83HZm55gs0C1m9i319CWa69MFrh4VXtmYVh1CNCN0OmtjqRTZLLR10K7jdi5xrul17h"
     "jAW3Y6hxrDGrtfidEuys3czTaevK/x5LYc048mZVuO6ceQM1aKzAPVqqR0huUOS3budUe1"
-    "szWtfpTXxabw7jTHppTHlpdEhRXFhTZC2W9kaURxou8bM7fqdD1KQvsYDXPPRPA1nmNxa/"
-    "raC3yb5INlp55+dv3EJLaXLi7PT440xvWZgfkz4aookojtzW/nxE8S+apxTpP9LqID454g"
-    "/nU3CZQGtZVJlDGuTRIpnUSi386m/EAD4lNGkOEJK8+lIx1AhiOkWZq8x0BwcFZAIQ0tNK"
-    "kQ9crFNM6isYpD/SRREF0L0i9NniRkVcb65FD/kNHlhiYHM76cqa8RX/DRZ/aZjcIrUImu"
-    "rsSCsbB63UTwuRlkQgVkaoaKzCugCdn1q6LJNNdtVE8vLKeXTfi8xeYuGMKfWXz9qLJeRJ"
-    "EW2JtT7xegRwH3falHwSq9UT2PCPYAhAAvoQQJlCPBjJvH5qz2Q1CfsnIMX20Tg2GLgHRm"
-    "2xqi+tTQncbXdG0R3XaAjY0O23J0WLpOtgE5z9U/d+q2QhLCva6MdH3qS8rRB5R3nflyf5"
-    "0hHT3zsiUct79IdMgf37XdsE+eJ+uQ/zHk/B1fmd/M5+W79hJ3wtuYQrsBn2O+8NU9E0dT"
-    "z2NpMub8j0eji6PR6+NV7sdt+tXeEW9KxDFT1V+GyHYPV3nUfEPoEE3Z+GsQx+YjD3N+Q+"
-    "bRlxxcAeUBqh1lFXSv4NsMEmFBok83LAJYuj3EBQoR9tYpOQZ1ZKG8WBqqbwuNdWJZGq7w"
-    "Jml5K9zCXEno+7Q1bDCnqG12y3fmtXQO0C3756injWWuCHOXbcOkK1htfbwmmURj7IM64p"
-    "hP97RYKkp8dsmoWDKYnpJtpnFM3z//xlZiSgWZtFuOJ/0Ed/OJ9DZatxb6PrkTbMBSV1wI"
-    "NmBp2wFL2/QYfIhCPY6w7w8qXAa5/uEqn0EcNOK4mrRpDA6mmeAaw3iA0ugTc5Uh0rKO4n"
-    "CI1Euv8Ql8vHhd6VcIYEQYCL5BgxmE1Ug9WHqRpIx5XNf8gaaKx314YEJieABTkAv5U0gS"
-    "ukNMAM557KLgzF8ivWAR7xG6ukq9QmGcjSTKxL2YRwoLrZswmLAK+1BzwISA0J080e2M+g"
-    "RCcKAb3WIzkvmQD9cPtwj03SKFrzWUGPmcXyPwnDx8hcZczcxtXZNAQZARMw+S3hY4UcyY"
-    "8JGe+hCcGCYgyJxuF2NwPpUKuefdYtat0k23Sla8TXXPLI91BjRwBphVqw3CCUMP4d2K6W"
-    "82hAqdoz7VNOGwhQ2b5JgCXG1mcEzfxwm88VizhfScOXUFrwo9X2m9ZPmsAdNyV7TBfnex"
-    "Ut+Fmd41mO9kkt95vIWVAijPCxFw2cqTnmHp4Xa6heKT1uHbV4dvyet4Nz4y45qs8I3FLs"
-    "t6nxjsZA1dYZfEJ1OB5yjhKXypOUcAuV1xThc4enKdkCxW4+H5ph/Hx1rFkYSwpAVGNA++"
-    "e6dO94+5O+HVSSTUYpfJ8vRPl938saLJrHTaopzn2t12PhjcX5PBfpJvm5/kM7kRToCXPs"
-    "etzN8So101bDDCD6yb5h1KUyoVEWtJusRs81i6LOucgtxS1EVe+1p3WtRUOmPMWOtvMeT4"
-    "7McYWnyMYaxVueu1VtE8p11Cu/xehXk9UktvwdpUYy7x2Sp9ZuqHAe0tgMxw2Nz+yvDGek"
-    "dj1QnLxmqI3d8Nv1w/LKc0lfIJ10erkMTYF7i26cAeEUHd2aDChR31DFc5sXFK8y0vdj0M"
-    "3/ZFt/Iu/yjxgt+5SdT7jG+IkJVZ3yu+npKy9NDPtp1PAgWtaqJF5D1E93HTGjGrSsSUPz"
-    "vIFKnSIP97cXZa41ZLWYo2AnUV+h/yqbyPgVQrwAUwcpZBqaJUsXhUQeWHAQ7bKUmb38y+"
-    "/h8yr0tH"
+    "szWtfpTXJVTFA8Hhn1bFKcqc/VMrN39iZlOmd5rTVMobzEuiwmrlQhv97DeyNKI40feNmV"
+    "sVzRAl/X2MhrlnIvgaz7G4NX0VBb5N8u+yU08/u35iEtunF5fnJ0ca4/pMzPwZfFXUTsT2"
+    "5rdz4ieJk9U4p8mVF9EBfU8Q/7qbhFWD2sqk1RjXJomrTiLRb2evfqAB8SkjyPCElf7SkQ"
+    "4goxTSWk2eabydIEG00KRC1CsXLzmLxioO9ZNEQXQtSHc1eamQxRrr70P9Q0aXG5qc1/hy"
+    "pp5JfMFHn9lnNgqvQCW6uhILxsJqgRPB52aQCRWQGRsqjq+AJmTXr4om01y3Uf3CsHxhNs"
+    "H2Fpu7YAh/ZvH1o0qGEUVa0HBOvV+AHgXc96UeBav0RvU8ItgDEAK8hJIvUP4FM24em7Pa"
+    "D299ysoxfLVNzIstutKZbWuI6lNxdxrP1LVFdNvqmY3G23I0XrpOtgE5z9U/O2NbISDhXl"
+    "dGuj7VKOXoA8q7zjS6v86njp4x2pKZ218kOnT+0bXdsE+ePnsA8mPIuWTcNTfUSqzW27gp"
+    "b2MK7QZ8jvlCY/dMHE09j6XJmPM/Ho0ujkavj1e5H7fpV3tHvCkRx0xVf4kj2z1c5VHzDa"
+    "FDNGXjr28cm49qzPkNmUdfznAFlGOodpRV0L2Cb2FIhAWJPpWxCGDp9hAXKETYW6fEG9Tt"
+    "hXJuaWqELezWiWVpuMKbpOWtcAtzJaHv09awwRyuttlE35lH1DlAt+yfo542lrkizF22DU"
+    "uvYLX1CJtkbo2xD+qIYz6V1GKpKPHZJaNiyWB6SraZxjF9//wbW4nhFWTSbjme9BPczRcu"
+    "sNHRtdD3yZ1gA5a64kKwAUvbDljapsfgQxTqcYR9f1DhMsj1D1f5DOKgEcfVpE1jcDDNBN"
+    "cYxgOURp+YqwyRlnUUh0OkXnqNT+DjxetKv0IAI8JA8M0fzCCsRurB0oskZePjOvIPNFU8"
+    "7sMDExLDA5iCXMifQpLQHWICcM5jFwVn/hLpBYt4j9DVVeoVCuNsJFEm7sU8UljY3oTBhF"
+    "Xvh5oDJgSE7uSJbmfUJxCCA93oFpuRzIeTuH64RaDvFil8raHEyOf8GoHn5OErNOZqZm7r"
+    "mgQKgoyYeZD0tsCJYsaEjyLVh+Bk42Yzp9vFGJxPpcL5ebeYdat0062yTkD1d4dSd23J3r"
+    "YzwKxabRBOGHoI71ZMf7MhVOgc9am9CYctJNkkpxfgajODY/o+TuCNx5otpOfMqSt4Vej5"
+    "Susly2cNmJa7og32u4uV+i7M9K7BfCeT/M7jLawUQHleiIDLVp70DEsPt9MtFPu0Dt++On"
+    "xLXse78ZEZ12SFbyx2Wdb7xGAna+gKuyQ+mQo8RwlP4cvYOQLI7YpzusDRk+uEZLEaD883"
+    "/Tg+1iqOJIQlLTCiefDdO3W6f8zdCa9OIqEWu0yWp3+67OaPFU1mpdMW5TzX7rbzweD+mg"
+    "z2E4jb/ASiyY1wArz0OW5l/pYY7aphgxF+YN0071CaUqmIWEvSJWabx9JlWecU5JaiLvLa"
+    "17rToqbSGWPGWn/7IsdnP37R4uMXY63KXa+1iuY57RLa5fcqzOuRWnoL1qb6dYnPVkU0Uz"
+    "8MaG8BZIbD5vZXhjfWOxqrTlg2VkPs/m745fphOaWplE+4PlqFJMa+wLVNB/aICOrOBhUu"
+    "7KhnuMqJjVOab3mx62H4ti+6lXf5R4kX/M5Not5nfEOErMz6XlFZNWXpoZ9tO59gClrVRI"
+    "vIe4ju46Y1YlaViCl/5pEpUqVB/vfi7LTGrZayFG0E6ir0P+RTeR8DqVaAC2DkLINSRali"
+    "8aiCyg8DHLZTkja/mX39PznJwcc="
 )
