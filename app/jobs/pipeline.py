@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,9 +174,14 @@ class Pipeline:
         work = self.scratch_dir / "generations" / str(info.id)
         beating = self.heartbeats.track(info.id) if self.heartbeats else contextlib.nullcontext()
         # Every log line of this run names the generation and its user (JSON logs in production).
-        bound = structlog.contextvars.bound_contextvars(generation_id=info.id, user_id=info.user_id)
+        with structlog.contextvars.bound_contextvars(generation_id=info.id, user_id=info.user_id):
+            return await self._run_logged(info, work, beating)
+
+    async def _run_logged(
+        self, info: GenerationInfo, work: Path, beating: contextlib.AbstractContextManager[object]
+    ) -> float | None:
         try:
-            with beating, bound:
+            with beating:
                 await self._run(info, work)
         except asyncio.CancelledError:
             # Shutdown or the job's time limit: the generation stays in progress, its credits held; the queue
@@ -341,6 +347,8 @@ class Pipeline:
             # Before waiting: a worker that dies from here on polls this request instead of paying again.
             await self.steps.set_request(info.id, Step.VIDEO, request_id)
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
+        # The provider's request id on every line from here (the step's output and result keep it too).
+        structlog.contextvars.bind_contextvars(request_id=provider_request_id(request_id))
         # From the step's first attempt, across restarts; on the step log's clock, not this machine's.
         deadline = record.started_at + timedelta(seconds=self.video_deadline)
         checked = self.clock.now()
@@ -514,6 +522,16 @@ class _Files:
             raise MissingInput(f"{key} is not in storage") from None
         self._local[key] = dest
         return dest
+
+
+def provider_request_id(stored: str) -> str:
+    """The provider's own id of a stored request (fal's is kept with its URLs, as JSON), for logs."""
+    if stored.startswith("{"):
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            found = json.loads(stored).get("id")
+            if isinstance(found, str):
+                return found[:80]
+    return stored[:80]
 
 
 def _video_output(key: str, video: RenderedVideo) -> dict[str, Any]:

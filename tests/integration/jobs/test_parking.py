@@ -25,7 +25,7 @@ from app.services.costs import CostLedger
 from app.services.fal.queue import FalRequest
 from app.services.fal.webhook import FalWebhookEvent
 from app.services.providers import ProviderCost, RenderedVideo
-from tests.integration.jobs.conftest import TALKING_HEAD_COST, World
+from tests.integration.jobs.conftest import TALKING_HEAD_COST, USER, World
 from tests.integration.jobs.fakes import PENDING, ScriptedVideoMaker
 
 PARK = 60.0
@@ -175,3 +175,33 @@ async def _until(check, within: float = 15.0) -> None:  # type: ignore[no-untype
     while not await check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def test_every_log_line_of_a_render_names_the_generation_its_user_and_the_providers_request(
+    fal_world: World,
+) -> None:
+    import io
+    import json
+
+    from app.logs import setup_logging
+
+    world = fal_world
+    await world.user()
+    gid = await world.order(captions=False)
+    world.video.collect_script = [PENDING]
+    stream = io.StringIO()
+    setup_logging(fmt="json", level="INFO", stream=stream)
+    try:
+        await world.pipeline(park_after=PARK, costs=CostLedger(world.clock)).run(gid)
+        await world.pipeline(park_after=PARK, costs=CostLedger(world.clock)).run(gid)
+    finally:
+        setup_logging(fmt="console", level="INFO")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    ours = [line for line in lines if line.get("logger", "").startswith("app.")]
+    assert {line["event"] for line in ours} >= {"generation parked until the provider reports",
+                                                "generation delivered", "provider call"}  # fmt: skip
+    unnamed = [line["event"] for line in ours if (line.get("generation_id"), line.get("user_id")) != (gid, USER)]
+    assert not unnamed, unnamed
+    after_submit = ours[[line["event"] for line in ours].index("talking video requested") + 1 :]
+    missing = [line["event"] for line in after_submit if line.get("request_id") != "req-1"]
+    assert after_submit and not missing, missing
