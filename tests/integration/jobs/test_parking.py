@@ -200,7 +200,9 @@ async def test_every_log_line_of_a_render_names_the_generation_its_user_and_the_
     ours = [line for line in lines if line.get("logger", "").startswith("app.")]
     assert {line["event"] for line in ours} >= {"generation parked until the provider reports",
                                                 "generation delivered", "provider call"}  # fmt: skip
-    unnamed = [line["event"] for line in ours if (line.get("generation_id"), line.get("user_id")) != (gid, USER)]
+    unnamed = [
+        line["event"] for line in ours if (line.get("generation_id"), line.get("user_id")) != (gid, USER)
+    ]
     assert not unnamed, unnamed
     after_submit = ours[[line["event"] for line in ours].index("talking video requested") + 1 :]
     missing = [line["event"] for line in after_submit if line.get("request_id") != "req-1"]
