@@ -5,6 +5,7 @@ checks the admin again (``_admin``) so a hook reused elsewhere by mistake still 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot
@@ -72,39 +73,54 @@ async def admin_stats(ctx: HookContext) -> dict[str, Any]:
     if stats is None:
         return {"stats": "—"}
     snapshot = await stats.snapshot()
-    return {"stats": render_stats(snapshot)}
+    return {"stats": render_stats(snapshot, _say(ctx))}
 
 
-def render_stats(snapshot: StatsSnapshot) -> str:
-    """The snapshot as the lines of the stats screen (operators' numbers; labels in plain English)."""
+Say = Callable[..., str]
+
+
+def _say(ctx: HookContext) -> Say:
+    """``say("key", **values)``: an ``admin.`` text in the admin's language."""
+    texts = services(ctx).texts
+
+    def say(key: str, **values: Any) -> str:
+        return texts.render(ctx.locale, f"admin.{key}", values)
+
+    return say
+
+
+def render_stats(snapshot: StatsSnapshot, say: Say) -> str:
+    """The snapshot as the lines of the stats screen, labelled in the admin's language."""
     lines: list[str] = []
     add = lines.append
     u = snapshot.users
-    add(f"👥 Users: {u.total} · banned {u.banned} · blocked the bot {u.blocked}")
-    add(f"   new: today {u.new.today} · 7 d {u.new.last_7d} · 30 d {u.new.last_30d}")
-    add(f"   active: today {u.active.today} · 7 d {u.active.last_7d} · 30 d {u.active.last_30d}")
+    add(say("stats_lines.users", total=u.total, banned=u.banned, blocked=u.blocked))
+    add(say("stats_lines.new", today=u.new.today, d7=u.new.last_7d, d30=u.new.last_30d))
+    add(say("stats_lines.active", today=u.active.today, d7=u.active.last_7d, d30=u.active.last_30d))
     v = snapshot.videos
-    by_status = " · ".join(f"{name} {count}" for name, count in v.by_status.items() if count) or "none yet"
-    add(f"🎬 Videos: {v.total} ({by_status})")
+    by_status = " · ".join(f"{name} {count}" for name, count in v.by_status.items() if count) or "—"
+    add(say("stats_lines.videos", total=v.total, by_status=by_status))
     median = snapshot.time_to_video.median_seconds
-    add(f"   median time to video (30 d): {'—' if median is None else f'{median:.0f} s'}")
-    add("   last 14 days, total / done / failed:")
+    add(say("stats_lines.median", seconds="—" if median is None else f"{median:.0f}"))
+    add(say("stats_lines.by_day"))
     add("   " + " ".join(f"{d.day:%d.%m} {d.total}/{d.done}/{d.failed}" for d in v.by_day))
-    for label, c in (("all time", snapshot.credits.all_time), ("30 d", snapshot.credits.last_30d)):
-        moved = f"issued {c.issued} · spent {c.spent} · returned {c.returned} · revoked {c.revoked}"
-        add(f"💳 Credits {label}: {moved}")
-    add(f"   held by videos in progress: {snapshot.credits.held_now}")
+    for window, c in (("all", snapshot.credits.all_time), ("30d", snapshot.credits.last_30d)):
+        add(say(f"stats_lines.credits_{window}", issued=c.issued, spent=c.spent, returned=c.returned,
+                revoked=c.revoked))  # fmt: skip
+    add(say("stats_lines.held", held=snapshot.credits.held_now))
     f = snapshot.failures
-    add(f"❌ Failed (30 d): {f.failed} of {f.finished} ({f.rate:.0%})")
+    add(say("stats_lines.failed", failed=f.failed, finished=f.finished, rate=f"{f.rate:.0%}"))
     if f.by_step:
-        add("   by step: " + " · ".join(f"{row.step or 'before start'} {row.failed}" for row in f.by_step))
+        steps = " · ".join(f"{row.step or say('stats_lines.before_start')} {row.failed}" for row in f.by_step)
+        add(say("stats_lines.by_step", steps=steps))
     if f.by_provider:
-        rows = [f"{r.provider or 'unknown'} {r.failed}/{r.finished} ({r.rate:.0%})" for r in f.by_provider]
-        add("   by provider: " + " · ".join(rows))
+        rows = [f"{r.provider or '?'} {r.failed}/{r.finished} ({r.rate:.0%})" for r in f.by_provider]
+        add(say("stats_lines.by_provider", providers=" · ".join(rows)))
     costs = snapshot.costs
-    add(f"💵 Provider cost estimate: 30 d ${costs.usd_last_30d:.2f} · all time ${costs.usd_all_time:.2f}")
+    add(say("stats_lines.costs", d30=f"{costs.usd_last_30d:.2f}", all=f"{costs.usd_all_time:.2f}"))
     for line in costs.last_30d:
-        add(f"   {line.provider} {line.model}: {line.calls} calls, {line.units:g} units, ${line.usd:.2f}")
+        add(say("stats_lines.cost_line", provider=line.provider, model=line.model, calls=line.calls,
+                units=f"{line.units:g}", usd=f"{line.usd:.2f}"))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -130,24 +146,22 @@ async def admin_user(ctx: HookContext) -> dict[str, Any]:
     card = await _desk(ctx).card(user_id) if user_id else None
     if card is None:
         return {"found": False, "card": "—", "banned": False}
-    user = card.user
-    videos = "\n".join(
-        f"   #{v.id} {date_text(v.created_at)} · {v.format} · {v.status.value}" for v in card.videos
-    )
-    ledger = "\n".join(
-        f"   {e.delta:+d} {e.reason}{f' — {e.note}' if e.note else ''} ({date_text(e.created_at)})"
-        for e in card.ledger
-    )
+    user, say = card.user, _say(ctx)
+    yes, no = say("card.yes"), say("card.no")
     lines = [
-        f"👤 {user.first_name or '—'} {('@' + user.username) if user.username else ''} · id {user.id}",
-        f"Balance: {user.balance} cr. · language {user.locale} · since {date_text(user.created_at)}",
-        f"Last seen: {card.last_seen} · updates: {card.updates}",
-        f"Banned: {'yes' if user.is_banned else 'no'} · blocked the bot: {'yes' if card.blocked else 'no'}",
-        "Last videos:" if videos else "No videos yet.",
-        *([videos] if videos else []),
-        "Last credit movements:" if ledger else "No credit movements.",
-        *([ledger] if ledger else []),
-    ]
+        say("card.who", name=user.first_name or "—", handle=f"@{user.username}" if user.username else "",
+            id=user.id),
+        say("card.balance", balance=user.balance, locale=user.locale, since=date_text(user.created_at)),
+        say("card.seen", seen=card.last_seen, updates=card.updates),
+        say("card.flags", banned=yes if user.is_banned else no, blocked=yes if card.blocked else no),
+        say("card.videos") if card.videos else say("card.no_videos"),
+        *(f"   #{v.id} {date_text(v.created_at)} · {v.format} · {v.status.value}" for v in card.videos),
+        say("card.ledger") if card.ledger else say("card.no_ledger"),
+        *(
+            f"   {e.delta:+d} {e.reason}{f' — {e.note}' if e.note else ''} ({date_text(e.created_at)})"
+            for e in card.ledger
+        ),
+    ]  # fmt: skip
     return {"found": True, "card": "\n".join(lines), "banned": user.is_banned}
 
 
@@ -191,7 +205,7 @@ async def admin_ban(ctx: HookContext) -> str | None:
 
 def _job_label(info: GenerationInfo) -> str:
     icon = {"queued": "⏳", "running": "⚙️", "failed": "❌"}.get(info.status.value, "•")
-    return f"{icon} #{info.id} · user {info.user_id} · {info.step or info.error_reason or info.status.value}"
+    return f"{icon} #{info.id} · {info.user_id} · {info.step or info.error_reason or info.status.value}"
 
 
 async def admin_jobs(ctx: HookContext) -> dict[str, Any]:
@@ -214,16 +228,17 @@ async def admin_job(ctx: HookContext) -> dict[str, Any]:
     info = await services(ctx).generations.get(int(ctx.dialog_data.get(JOB, 0)))
     if info is None:
         return {"job": "—", "can_retry": False, "can_refund": False}
+    say = _say(ctx)
     lines = [
-        f"🎬 #{info.id} · user {info.user_id} · {info.format} · {info.cost} cr.",
-        f"Status: {info.status.value} · step: {info.step or '—'} · attempts: {info.attempts}",
-        f"Created: {date_text(info.created_at)}"
-        + (f" · finished {date_text(info.finished_at)}" if info.finished_at else ""),
+        say("job_card.head", id=info.id, user=info.user_id, format=info.format, cost=info.cost),
+        say("job_card.state", status=info.status.value, step=info.step or "—", attempts=info.attempts),
+        say("job_card.created", at=date_text(info.created_at))
+        + (say("job_card.finished", at=date_text(info.finished_at)) if info.finished_at else ""),
     ]
     if info.error_reason:
-        lines.append(f"Reason: {error_text(ctx, info.error_reason)} ({info.error_reason})")
+        lines.append(say("job_card.reason", text=error_text(ctx, info.error_reason), code=info.error_reason))
     if info.error_detail:
-        lines.append(f"Detail: {info.error_detail[:300]}")
+        lines.append(say("job_card.detail", detail=info.error_detail[:300]))
     active = info.status in (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
     return {
         "job": "\n".join(lines),
