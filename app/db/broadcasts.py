@@ -81,11 +81,13 @@ async def create(
     active_days: int | None,
     total: int,
     now: datetime,
+    entities: str | None = None,
 ) -> Broadcast:
     return await Broadcast.create(
         admin_id=admin_id,
         text=text,
         photo_file_id=photo_file_id,
+        entities=entities,
         active_days=active_days,
         status=BroadcastStatus.DRAFT,
         total=total,

@@ -186,6 +186,8 @@ class Broadcast(Model):
     text = fields.TextField()
     # A photo broadcast: the photo's Telegram file_id, ``text`` is its caption.
     photo_file_id = fields.CharField(max_length=255, null=True)
+    # The admin's formatting (bold, links…): the message's entities as Bot API JSON, sent along unchanged.
+    entities = fields.TextField(null=True)
     # None: every user; N: users seen in the last N days.
     active_days = fields.IntField(null=True)
     # draft → queued → sending → done (or cancelled)

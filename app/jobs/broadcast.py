@@ -26,7 +26,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import InputFile
+from aiogram.types import InputFile, MessageEntity
 from aiohttp import ClientConnectorError
 
 from app.db import broadcasts as queries
@@ -53,10 +53,17 @@ DEFAULT_RATE = 25.0
 class BroadcastBot(Protocol):
     """The part of aiogram's ``Bot`` a broadcast needs."""
 
-    async def send_message(self, chat_id: int | str, text: str) -> Any: ...
+    async def send_message(
+        self, chat_id: int | str, text: str, *, entities: list[MessageEntity] | None = None
+    ) -> Any: ...
 
     async def send_photo(
-        self, chat_id: int | str, photo: InputFile | str, *, caption: str | None = None
+        self,
+        chat_id: int | str,
+        photo: InputFile | str,
+        *,
+        caption: str | None = None,
+        caption_entities: list[MessageEntity] | None = None,
     ) -> Any: ...
 
     async def edit_message_text(
@@ -351,9 +358,11 @@ class BroadcastSender:
     async def _send(self, info: BroadcastInfo, user_id: int) -> Attempt:
         try:
             if info.photo_file_id is not None:
-                await self._bot.send_photo(user_id, info.photo_file_id, caption=info.text or None)
+                await self._bot.send_photo(
+                    user_id, info.photo_file_id, caption=info.text or None, caption_entities=_entities(info)
+                )
             else:
-                await self._bot.send_message(user_id, info.text)
+                await self._bot.send_message(user_id, info.text, entities=_entities(info))
         except AiogramError as exc:
             return classify(exc)
         return Attempt(Outcome.DELIVERED)
@@ -434,3 +443,14 @@ class BroadcastSender:
             rate=numbers["rate"],
             retry_afters=run.retry_afters,
         )
+
+
+def _entities(info: BroadcastInfo) -> list[MessageEntity] | None:
+    """The admin's formatting, for every copy; an entity Telegram's types refuse is dropped, not fatal."""
+    found: list[MessageEntity] = []
+    for data in info.entities:
+        try:
+            found.append(MessageEntity.model_validate(data))
+        except ValueError:
+            log.warning("broadcast entity dropped", entity=str(data)[:200])
+    return found or None

@@ -51,6 +51,9 @@ class NewUser(_Body):
 class SendText(_Body):
     text: str = Field(min_length=1)
     reply_to: int | None = Field(None, description="message id in the chat this message replies to")
+    entities: list[dict[str, Any]] = Field(
+        default_factory=list, description="formatting as Bot API MessageEntity objects (bold, text_link…)"
+    )
 
 
 class Click(_Body):
@@ -268,7 +271,7 @@ class Control:
             raise _error(400, "text is empty")
         if len(text) > self.settings.limits.text:
             raise _error(400, f"text is longer than {self.settings.limits.text} characters")
-        entities: list[Entity] = []
+        entities: list[Entity] = [dict(e) for e in body.entities if isinstance(e.get("type"), str)]
         if match := COMMAND_RE.match(text):
             entities.append({"type": "bot_command", "offset": 0, "length": len(match.group(0))})
         keyboard = chat.reply_keyboard

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.db import broadcasts as queries
 from app.db.broadcasts import BroadcastStatus, DeliveryStatus
@@ -49,6 +52,8 @@ class BroadcastInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    entities: tuple[dict[str, Any], ...] = ()
+    """Bot API entities of the text (the admin's bold, italics, links), as the admin sent them."""
 
     @property
     def handled(self) -> int:
@@ -77,7 +82,18 @@ def broadcast_info(row: Broadcast) -> BroadcastInfo:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        entities=_entities(row.entities),
     )
+
+
+def _entities(stored: str | None) -> tuple[dict[str, Any], ...]:
+    if not stored:
+        return ()
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return ()
+    return tuple(item for item in data if isinstance(item, dict)) if isinstance(data, list) else ()
 
 
 def validate_content(text: str, photo_file_id: str | None) -> None:
@@ -119,9 +135,17 @@ class Broadcasts:
         return await queries.audience_size(active_days=active_days, at=self._clock.now())
 
     async def create(
-        self, admin_id: int, text: str, photo_file_id: str | None, active_days: int | None
+        self,
+        admin_id: int,
+        text: str,
+        photo_file_id: str | None,
+        active_days: int | None,
+        *,
+        entities: Sequence[Mapping[str, Any]] = (),
     ) -> BroadcastInfo:
-        """A draft; its total is the audience as it is now (the sender recounts it when it starts)."""
+        """A draft; its total is the audience as it is now (the sender recounts it when it starts).
+
+        ``entities`` are the Bot API entities of the admin's message (bold, links…), sent with every copy."""
         validate_content(text, photo_file_id)
         validate_active_days(active_days)
         now = self._clock.now()
@@ -133,6 +157,7 @@ class Broadcasts:
             active_days=active_days,
             total=total,
             now=now,
+            entities=json.dumps([dict(e) for e in entities], ensure_ascii=False) if entities else None,
         )
         return broadcast_info(row)
 

@@ -286,8 +286,15 @@ async def admin_broadcast_compose(ctx: HookContext) -> str | None:
         if not text.strip() or len(text) > MAX_TEXT:
             notify(ctx, "admin.broadcast.text_too_long", max=MAX_TEXT, length=len(text))
             return BAD
-    ctx.dialog_data[COMPOSED] = {"text": text, "photo": photo, "days": None}
+    ctx.dialog_data[COMPOSED] = {"text": text, "photo": photo, "days": None, "entities": _entities_of(ctx)}
     return None
+
+
+def _entities_of(ctx: HookContext) -> list[dict[str, Any]]:
+    """The formatting of the admin's message (bold, links…), kept for every copy of the broadcast."""
+    message = ctx.manager.event
+    found = getattr(message, "caption_entities", None) or getattr(message, "entities", None) or []
+    return [entity.model_dump(mode="json", exclude_none=True) for entity in found]
 
 
 async def admin_broadcast_audience(ctx: HookContext) -> str | None:
@@ -326,7 +333,10 @@ async def admin_broadcast_send(ctx: HookContext) -> str | None:
         return BAD
     broadcasts = _broadcasts(ctx)
     try:
-        info = await broadcasts.create(admin_id, draft["text"], draft.get("photo"), draft.get("days"))
+        entities = draft.get("entities") or ()
+        info = await broadcasts.create(
+            admin_id, draft["text"], draft.get("photo"), draft.get("days"), entities=entities
+        )
     except ValueError as exc:
         notify(ctx, "admin.broadcast.refused", why=str(exc))
         return BAD

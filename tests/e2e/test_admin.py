@@ -93,7 +93,10 @@ async def test_admin_panel_as_an_admin_and_as_a_user(start_bot: BotStarter, tg: 
     await admin.tap("⚙️ Jobs", "Nothing queued, running or failed.")
     await admin.tap("← Back", "Admin panel")
     await admin.tap("📣 Broadcast", "Send the message to broadcast")
-    await admin.say("Big news: new voices are here!", "Who gets it?")
+    since = await admin.change()
+    bold = [{"type": "bold", "offset": 0, "length": 9}]
+    await tg.send(ADMIN, "Big news: new voices are here!", entities=bold)
+    await admin.arrives("Who gets it?", since=since)
     confirm = await admin.tap("👥 Everyone", "Send this to everyone — 3 users?")
     assert "Big news: new voices are here!" in shown(confirm)
     since = await admin.change()
@@ -102,3 +105,4 @@ async def test_admin_panel_as_an_admin_and_as_a_user(start_bot: BotStarter, tg: 
     for chat in (user, other):
         got = [m for m in await tg.messages(chat.user_id) if m["text"] == "Big news: new voices are here!"]
         assert len(got) == 1, chat.user_id
+        assert got[0]["html"].startswith("<b>Big news:</b>"), "the admin's formatting is kept"

@@ -168,8 +168,19 @@ class ControlClient:
             body["username"] = username
         return dict(await self.request("POST", "/control/users", json=body))
 
-    async def send(self, user_id: int, text: str, *, reply_to: int | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"text": text} if reply_to is None else {"text": text, "reply_to": reply_to}
+    async def send(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            body["reply_to"] = reply_to
+        if entities:
+            body["entities"] = entities
         return dict(await self.request("POST", f"/control/users/{user_id}/send", json=body))
 
     async def upload(

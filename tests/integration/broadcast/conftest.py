@@ -119,6 +119,7 @@ class ScriptedBot:
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[int, float]] = field(default_factory=list)
     edits: list[tuple[str, float]] = field(default_factory=list)
+    entities: list[Any] = field(default_factory=list)
     on_send: Callable[[int], Any] | None = None
 
     async def _call(self, chat_id: int, text: str, photo: str | None) -> None:
@@ -135,12 +136,19 @@ class ScriptedBot:
             raise pending.pop(0)
         self.sent.append(Sent(chat_id, text, self.time.now, photo))
 
-    async def send_message(self, chat_id: int | str, text: str) -> Any:
+    async def send_message(self, chat_id: int | str, text: str, *, entities: Any = None) -> Any:
+        self.entities.append(entities)
         await self._call(int(chat_id), text, None)
 
     async def send_photo(
-        self, chat_id: int | str, photo: InputFile | str, *, caption: str | None = None
+        self,
+        chat_id: int | str,
+        photo: InputFile | str,
+        *,
+        caption: str | None = None,
+        caption_entities: Any = None,
     ) -> Any:
+        self.entities.append(caption_entities)
         assert isinstance(photo, str)
         SendPhoto(chat_id=chat_id, photo=photo, caption=caption)  # the arguments aiogram would send
         await self._call(int(chat_id), caption or "", photo)

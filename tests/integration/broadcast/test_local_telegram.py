@@ -163,3 +163,30 @@ async def test_500_users_get_one_message_each_through_429s_blocks_and_a_restart(
             f"second run {measured[1]:.2f}/s over {len(second_run)} calls, reported {reported}/s"
         )
         assert max(*measured, reported) <= DEFAULT_RATE * RATE_SLACK
+
+
+async def test_the_admins_formatting_reaches_every_copy(db: str) -> None:
+    clock = FixedClock()
+    broadcasts = Broadcasts(clock)
+    users = [20_001, 20_002]
+    text = "New voices are here — listen now"
+    bold = {"type": "bold", "offset": 0, "length": 10}
+    link = {"type": "text_link", "offset": 25, "length": 10, "url": "https://example.com/voices"}
+    async with local_telegram_server() as server, ControlClient(server.url) as tg:
+        now = clock.now()
+        for user in (ADMIN, *users):
+            await tg.create_user(user, f"User {user}")
+            await tg.send(user, "/start")
+            await User.create(id=user, locale="en", created_at=now, registered_at=now, last_seen_at=now)
+        bot = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+        try:
+            progress = await bot.send_message(ADMIN, "📣 Broadcast: starting…")
+            info = await broadcasts.create(ADMIN, text, None, None, entities=[bold, link])
+            assert await broadcasts.start(info.id, ADMIN, progress.message_id)
+            await BroadcastSender(bot, broadcasts, broadcast_texts(), clock).run(info.id)
+        finally:
+            await bot.session.close()
+        for user in users:
+            [copy] = [m for m in await tg.messages(user) if m["text"] == text]
+            assert "<b>New voices</b>" in copy["html"], copy["html"]
+            assert 'href="https://example.com/voices"' in copy["html"], copy["html"]

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS "broadcasts" (
     "admin_id" BIGINT NOT NULL,
     "text" TEXT NOT NULL,
     "photo_file_id" VARCHAR(255),
+    "entities" TEXT,
     "active_days" INT,
     "status" VARCHAR(16) NOT NULL,
     "total" INT NOT NULL,
@@ -53,13 +54,13 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
     CONSTRAINT "uid_feedback_me_admin_c_a09b07" UNIQUE ("admin_chat_id", "admin_message_id")
 ) /* User feedback forwarded to the admins, for routing their replies */;
 ALTER TABLE "generations" ADD "video_provider" VARCHAR(32);
-ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 ALTER TABLE "users" ADD "blocked_at" TIMESTAMP;
+ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 CREATE INDEX "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
 CREATE INDEX "idx_users_created_43d91f" ON "users" ("created_at");
-CREATE INDEX "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 CREATE INDEX "idx_users_usernam_266d85" ON "users" ("username");
+CREATE INDEX "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 COMMIT;
 """,
     "postgres": """
@@ -79,6 +80,7 @@ CREATE TABLE IF NOT EXISTS "broadcasts" (
     "admin_id" BIGINT NOT NULL,
     "text" TEXT NOT NULL,
     "photo_file_id" VARCHAR(255),
+    "entities" TEXT,
     "active_days" INT,
     "status" VARCHAR(16) NOT NULL,
     "total" INT NOT NULL,
@@ -113,46 +115,46 @@ CREATE TABLE IF NOT EXISTS "feedback_messages" (
 );
 COMMENT ON TABLE "feedback_messages" IS 'User feedback forwarded to the admins, for routing their replies';
 ALTER TABLE "generations" ADD "video_provider" VARCHAR(32);
-ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 ALTER TABLE "users" ADD "blocked_at" TIMESTAMPTZ;
+ALTER TABLE "users" ADD "updates_count" INT NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS "idx_generations_created_79806d" ON "generations" ("created_at");
 CREATE INDEX IF NOT EXISTS "idx_ledger_entr_reason_42cbfa" ON "ledger_entries" ("reason", "created_at");
 CREATE INDEX IF NOT EXISTS "idx_users_created_43d91f" ON "users" ("created_at");
-CREATE INDEX IF NOT EXISTS "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 CREATE INDEX IF NOT EXISTS "idx_users_usernam_266d85" ON "users" ("username");
+CREATE INDEX IF NOT EXISTS "idx_users_last_se_54f739" ON "users" ("last_seen_at");
 """,
 }
 
 DOWNGRADE = {
     "sqlite": """
 BEGIN;
-DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_last_se_54f739";
+DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
 ALTER TABLE "generations" DROP COLUMN "video_provider";
-ALTER TABLE "users" DROP COLUMN "updates_count";
 ALTER TABLE "users" DROP COLUMN "blocked_at";
-DROP TABLE IF EXISTS "admin_actions";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "updates_count";
 DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "admin_actions";
 DROP TABLE IF EXISTS "broadcast_deliveries";
+DROP TABLE IF EXISTS "feedback_messages";
 COMMIT;
 """,
     "postgres": """
-DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_last_se_54f739";
+DROP INDEX IF EXISTS "idx_users_usernam_266d85";
 DROP INDEX IF EXISTS "idx_users_created_43d91f";
 DROP INDEX IF EXISTS "idx_ledger_entr_reason_42cbfa";
 DROP INDEX IF EXISTS "idx_generations_created_79806d";
 ALTER TABLE "generations" DROP COLUMN "video_provider";
-ALTER TABLE "users" DROP COLUMN "updates_count";
 ALTER TABLE "users" DROP COLUMN "blocked_at";
-DROP TABLE IF EXISTS "admin_actions";
-DROP TABLE IF EXISTS "feedback_messages";
+ALTER TABLE "users" DROP COLUMN "updates_count";
 DROP TABLE IF EXISTS "broadcasts";
+DROP TABLE IF EXISTS "admin_actions";
 DROP TABLE IF EXISTS "broadcast_deliveries";
+DROP TABLE IF EXISTS "feedback_messages";
 """,
 }
 
@@ -190,56 +192,56 @@ MODELS_STATE = (
     "VhGwLcBeIMzVTIHgALHUNoiH+EK5PJymOSNlhOaaRD9ZaqlIwjyJFEf6kZcI9l75CmF0y8"
     "U1EVEvNVaMXMz1E2jjBQwdNObagCEeglegoaliDRJrkHR3gbwjPY38U7FXXerWGq0sou+F"
     "MbJqTzr+8zK3HcX7/oP3oz8f5rakd2enb2PyjJ5w9O7ssAB2MOMK1n6fVE73ej2sxLgW/F"
-    "1TgnP62P6zZw30MU1Vq4+ZvrK5fUMcDy9lGe76pSXP1SODY//x0xdPXz55/jRZU5KWVUtJ"
-    "edmQCqtFBab1Uzjl6MXSkZ+8j583mLuPiyprOnWhq7Auc4UrTLV6azmm391euHdP5qrWf/"
-    "XrLEjFilsLZ47HQlqEdOxz97oVoBkOC2cRzgnWO3sbNFMGC2YRzNgQddwZVq3NiiruHikA"
-    "O7YuEjQjs399ceQHsBJZVyLWQ1krkPvuoSzo52I9Mec5NyDmjr12fZLyhDIqZ2uJucBq5d"
-    "xlOc+IfifHevldQ9BFXivprkm6aydLr0PbdzlYdcKUEA0bnTQ5kUFNScMzp3Pi0oASLWII"
-    "fUvPnszx0ozfIoLdGYpGXSICZ0Gl46YzRpCIBzIhdOlIj9AfgipFGPp5TCZckJ9NAFx8Pk"
-    "UlnD2pIZJcc2kJh9uiOZAiAjFyE59OfWbqlrrkAMj0fUlFfR9dXUGfvo2rK4QnStNi5Aos"
-    "ZzCwyxcMxsIShYbcEDGuzPUQnup5XXee9SkDaKgIx7EqX+xRV3e07fqjrqL4msuhyGmPvN"
-    "Y2gdaKDfveoDAL/cAeG2z/2IAIwUUbfBMGe6LY7ESxtQJu/SVW716ld78hxIOR3oeaZ5XW"
-    "XSRZqXNPIuLYZdpQ4f6oNzgU8yKtEMOTaSVV8TAxBMJt5BA6tJq7UHpiQDvVv0jgR2p9Id"
-    "YL9syfZKJSV4+ZXhM87gdJYJhmhJGXQEwVmnIikSGLmGHwej05jA7K+PDDhowX2WrMHdIQ"
-    "6jVmq6zdXa5K8R1qG5z3vUdoVgwpluseoFVxW2HY4zOrDnZUHXyb5DtVaYKZ3pVKYJo11V"
-    "D9+516hMsDRFmwUDIN5x8iV2NrvK4Qge+rSifrDXAfoFvIQdbKGtVKH/YI4pOh8dVOsDA6"
-    "WxTUP+VqmNAmw5sGVz8uZA80Tj7ObPXZ3OMh+hS7Dsz/Ni+5I0tpvaanb2pCxdy5Jss2Do"
-    "wC22a8RHcrjryPaP9lEyfR/st6LxH0FUIiBZ5Ua3UrcgEzPD30xW0+FdnnLvZJG4hTjh4C"
-    "3GQa10/i0hSecDGv0sLq0U05eoju5l3J2noDlaHG/F6xIBf4egj286cNwH7+tBZs6MqDfc"
-    "Op2zYpKMtjQW4AMijoUwF5o22VjDKnPS5pdFxCPApqN52D96El6FW8FvZGsIf3VQa7Pq8z"
-    "5ejFUrLrzE4ZEOLO2s7wPFcvgN/F5A5R49PpmnhnOO160gZySfSlvYr4jTc+x3ULS4m1gP"
-    "kEeO/hTF+B8uuzj4fvjtGH8+Ojk4uTs9O8g9N0QpNu0DsctJ0fj95VQ37LhSfXnOc5XjvT"
-    "G810FweJ17TgCeTcJ5jVGD0ZtgLSY823rekdu6WyWCeuqk3P6sOzs3e5jfPwpLgzfnx/eK"
-    "zNzIf52V1xjBLC5Ui1bOchKTH2b1pv3u6xUXdbdpVIRYJ28Ib0/Zu8m/eiwvlQGdvaM5mY"
-    "vE9n3BtLjQ6r/lZlmq/c3LJsO9zckpbdKm8b3OZMcK0jCJbtar4W+fq3TmzlVCuErX2Vyy"
-    "JfD+Hea1TtEsjqAd8r17s05/5trZMcU/+w3k7Y+cKjrYHOMVmgGwEdTs41SrSVGC3gjQBX"
-    "s8V83HZm55gs0C1m9i319CWa69MFrh4VXtmYVh1CNCN0OmtjqRTZLLR10K7jdi5xrul17h"
-    "jAW3Y6hxrDGrtfidEuys3czTaevK/x5LYc048mZVuO6ceQM1aKzAPVqqR0huUOS3budUe1"
-    "szWtfpTXJVTFA8Hhn1bFKcqc/VMrN39iZlOmd5rTVMobzEuiwmrlQhv97DeyNKI40feNmV"
-    "sVzRAl/X2MhrlnIvgaz7G4NX0VBb5N8u+yU08/u35iEtunF5fnJ0ca4/pMzPwZfFXUTsT2"
-    "5rdz4ieJk9U4p8mVF9EBfU8Q/7qbhFWD2sqk1RjXJomrTiLRb2evfqAB8SkjyPCElf7SkQ"
-    "4goxTSWk2eabydIEG00KRC1CsXLzmLxioO9ZNEQXQtSHc1eamQxRrr70P9Q0aXG5qc1/hy"
-    "pp5JfMFHn9lnNgqvQCW6uhILxsJqgRPB52aQCRWQGRsqjq+AJmTXr4om01y3Uf3CsHxhNs"
-    "H2Fpu7YAh/ZvH1o0qGEUVa0HBOvV+AHgXc96UeBav0RvU8ItgDEAK8hJIvUP4FM24em7Pa"
-    "D299ysoxfLVNzIstutKZbWuI6lNxdxrP1LVFdNvqmY3G23I0XrpOtgE5z9U/O2NbISDhXl"
-    "dGuj7VKOXoA8q7zjS6v86njp4x2pKZ218kOnT+0bXdsE+ePnsA8mPIuWTcNTfUSqzW27gp"
-    "b2MK7QZ8jvlCY/dMHE09j6XJmPM/Ho0ujkavj1e5H7fpV3tHvCkRx0xVf4kj2z1c5VHzDa"
-    "FDNGXjr28cm49qzPkNmUdfznAFlGOodpRV0L2Cb2FIhAWJPpWxCGDp9hAXKETYW6fEG9Tt"
-    "hXJuaWqELezWiWVpuMKbpOWtcAtzJaHv09awwRyuttlE35lH1DlAt+yfo542lrkizF22DU"
-    "uvYLX1CJtkbo2xD+qIYz6V1GKpKPHZJaNiyWB6SraZxjF9//wbW4nhFWTSbjme9BPczRcu"
-    "sNHRtdD3yZ1gA5a64kKwAUvbDljapsfgQxTqcYR9f1DhMsj1D1f5DOKgEcfVpE1jcDDNBN"
-    "cYxgOURp+YqwyRlnUUh0OkXnqNT+DjxetKv0IAI8JA8M0fzCCsRurB0oskZePjOvIPNFU8"
-    "7sMDExLDA5iCXMifQpLQHWICcM5jFwVn/hLpBYt4j9DVVeoVCuNsJFEm7sU8UljY3oTBhF"
-    "Xvh5oDJgSE7uSJbmfUJxCCA93oFpuRzIeTuH64RaDvFil8raHEyOf8GoHn5OErNOZqZm7r"
-    "mgQKgoyYeZD0tsCJYsaEjyLVh+Bk42Yzp9vFGJxPpcL5ebeYdat0062yTkD1d4dSd23J3r"
-    "YzwKxabRBOGHoI71ZMf7MhVOgc9am9CYctJNkkpxfgajODY/o+TuCNx5otpOfMqSt4Vej5"
-    "Susly2cNmJa7og32u4uV+i7M9K7BfCeT/M7jLawUQHleiIDLVp70DEsPt9MtFPu0Dt++On"
-    "xLXse78ZEZ12SFbyx2Wdb7xGAna+gKuyQ+mQo8RwlP4cvYOQLI7YpzusDRk+uEZLEaD883"
-    "/Tg+1iqOJIQlLTCiefDdO3W6f8zdCa9OIqEWu0yWp3+67OaPFU1mpdMW5TzX7rbzweD+mg"
-    "z2E4jb/ASiyY1wArz0OW5l/pYY7aphgxF+YN0071CaUqmIWEvSJWabx9JlWecU5JaiLvLa"
-    "17rToqbSGWPGWn/7IsdnP37R4uMXY63KXa+1iuY57RLa5fcqzOuRWnoL1qb6dYnPVkU0Uz"
-    "8MaG8BZIbD5vZXhjfWOxqrTlg2VkPs/m745fphOaWplE+4PlqFJMa+wLVNB/aICOrOBhUu"
-    "7KhnuMqJjVOab3mx62H4ti+6lXf5R4kX/M5Not5nfEOErMz6XlFZNWXpoZ9tO59gClrVRI"
-    "vIe4ju46Y1YlaViCl/5pEpUqVB/vfi7LTGrZayFG0E6ir0P+RTeR8DqVaAC2DkLINSRali"
-    "8aiCyg8DHLZTkja/mX39PznJwcc="
+    "1TgnP62P6zZw30MU1Vq4+Zvjzgeo+iihLZZoZnefoA864nOTgsbojj4WUF7PXLeZ6rR0be"
+    "/uOnL56+fPL8abKOJy2rlu/yUi0VVosKTOuXjZSjF8t1fsF4/LzBevG4aCakywV0FfZCrn"
+    "CFeVzvoYjpd6d/7N2TuaptDv06C1Kxy9XCmeOxkBYhHfvcvW4FaIbDwlmEc4K1NtUGzZTB"
+    "glkEMzb+HXeGVWtTroq7RwrAji26BM3I1bK+OPIDWImsKxHrFa4VyH33Chf0c7GemPOcGx"
+    "Bzx167Pkl5QhmVs7XEXGC1cu6ynGdEv5NjvfyuIegir5V01yTdtdO816HtuxysOtVLiIaN"
+    "TvecyKCOfJnfPuc7Jy4NKNEihnDD9LzPHOnN+C0i2J2haNQlInD+VjriO2MEiXggE7aYjv"
+    "QI/SGoUoShn8dkwgX52QQdxmeCVMJ5nxoiyTWXlnC4LZpDQCIQIzfxieBnpm6pSw6ATN+X"
+    "VNT30dUV9OnbuLpCeKI0LUauwHIGA7t8wWAsLFFoyA0R48pcD+Gpntd1Z4ifMoCGinAcH/"
+    "TFHi92R9uuP14siq+5HIqc9phxbRNorXi87w3Es9AP7LHB9o8NiBBctME3YejD8eIOTnHb"
+    "K+DWX2L17lV69xtCPBjpfah5VmndRZKVOvckIo5dpg0V7o96g0MxL9IKMTyZVlIVD5NxIM"
+    "RJDqFDq7kLpScGtFP9iwR+pNYX4utgz/xJJip19ZjpNcHjfpAE42lGGHkJxFShKScSGbKI"
+    "GQav15PDiKyMDz9syHiRrcbcIQ2hXmO2ytrd5QcV36G2AZHfe4RmxZBiue4BWhW3FYY9Pr"
+    "PqYEfVwbdJjlmVJpjpXakEpplqDdW/36lHuDxAlAULJdMUiiFyNbbG6wpZD76qdLLeAPcB"
+    "uoW8b62sUa30YY8gPhkaX+0EC6OzRYkUU66GCW0yvGlw9eNCxkbjhO/MVp/N9x6iT7HrwP"
+    "xvc8E7spTWa3r6piZUzJ1rsmzjwCiwbcZLdLfiyPuI9l82cRLtv6z3EkFfISRS4Em1Vrci"
+    "/zLD00Nf3ObTv33uYp+0gTjl6CHATaZx/SQuTeEJF/MqLawe3ZSjh+hu3pWsrTdQGWrM7x"
+    "ULcoGvh2A/f9oA7OdPa8GGrjzYN5y6bROxsjwW5AYgg4I+FZCr21bJKHPa45JmSW8eBbWb"
+    "zsH70BL0Kl4LeyPYw/sqg12faZhy9GIp2XWioQwIcWdtZ3ieqxfA72Jyh6jx6XRNvDOcdj"
+    "1pA7kk+tJeRfzGG5/juoWlxFrAfAK893Cmr0D59dnHw3fH6MP58dHJxcnZad7BaTqhSTfo"
+    "HQ7azo9H76ohv+XCk2vO8xyvnemNZrqLg8RrWvAEcu4TzGqMngxbAemx5tvW9I7dUlmsE1"
+    "fVpmf14dnZu9zGeXhS3Bk/vj881mbmw/zsrjhGCeFypFq285CUGPs3rTdv99iouy27SqQi"
+    "QTt4Q/r+Td7Ne1HhfKiMbe2ZTEzepzPujaVGh5WWqzLNV25uWbYdbm5Jy26Vtw1ucya41h"
+    "EEy3Z1dot8/VsntnKqFcLWvrJoka+HcO81qjAKZPWA75VrjJpz/7bWSY6pf1hvJ+x84dHW"
+    "QOeYLNCNgA4n5xpl8UqMFvBGgKvZYj5uO7NzTBboFjP7lnr6Es316QJXjwqvbEyrDiGaET"
+    "qdtbFUimwW2jpo13E7lzjX9Dp3DOAtO51DjWGN3a/EaBflZu5mG0/e13hyW47pR5OyLcf0"
+    "Y8gZK0XmgWpVUjrDcoclO/e6o9rZmlY/yusSquKB4PBPq+IUZc7+qZWbPzGzKdM7zWkq5Q"
+    "3mJVFhtXKhjX72G1kaUZzo+8bMrYpmiJL+PkbD3DMRfI3nWNyavooC3yb5d9mpp59dPzGJ"
+    "7dOLy/OTI41xfSZm/gy+KmonYnvz2znxk8TJapzT5MqL6IC+J4h/3U3CqkFtZdJqjGuTxF"
+    "Unkei3s1c/0ID4lBFkeMJKf+lIB5BRCmmtJs803k6QIFpoUiHqlYuXnEVjFYf6SaIguhak"
+    "u5q8VMhijfX3of4ho8sNTc5rfDlTzyS+4KPP7DMbhVegEl1diQVjYbXAieBzM8iECsiMDR"
+    "XHV0ATsutXRZNprtuofmFYvjCbYHuLzV0whD+z+PpRJcOIIi1oOKfeL0CPAu77Uo+CVXqj"
+    "eh4R7AEIAV5CyRco/4IZN4/NWe3Hzj5l5Ri+2ibmxRZd6cy2NUT1qbg7jWfq2iK6bfXMRu"
+    "NtORovXSfbgJzn6p+dsa0QkHCvKyNdn2qUcvQB5V1nGt1f51NHzxhtycztLxIdOv/o2m7Y"
+    "J0+fPQD5MeRcMu6aG2olVutt3JS3MYV2Az7HfKGxeyaOpp7H0mTM+R+PRhdHo9fHq9yP2/"
+    "SrvSPelIhjpqq/xJHtHq7yqPmG0CGasvHXN47NRzXm/IbMoy9nuALKMVQ7yiroXsG3MCTC"
+    "gkSfylgEsHR7iAsUIuytU+IN6vZCObc0NcIWduvEsjRc4U3S8la4hbmS0Pdpa9hgDlfbbK"
+    "LvzCPqHKBb9s9RTxvLXBHmLtuGpVew2nqETTK3xtgHdcQxn0pqsVSU+OySUbFkMD0l20zj"
+    "mL5//o2txPAKMmm3HE/6Ce7mCxfY6Oha6PvkTrABS11xIdiApW0HLG3TY/AhCvU4wr4/qH"
+    "AZ5PqHq3wGcdCI42rSpjE4mGaCawzjAUqjT8xVhkjLOorDIVIvvcYn8PHidaVfIYARYSD4"
+    "5g9mEFYj9WDpRZKy8XEd+QeaKh734YEJieEBTEEu5E8hSegOMQE457GLgjN/ifSCRbxH6O"
+    "oq9QqFcTaSKBP3Yh4pLGxvwmDCqvdDzQETAkJ38kS3M+oTCMGBbnSLzUjmw0lcP9wi0HeL"
+    "FL7WUGLkc36NwHPy8BUaczUzt3VNAgVBRsw8SHpb4EQxY8JHkepDcLJxs5nT7WIMzqdS4f"
+    "y8W8y6VbrpVlknoPq7Q6m7tmRv2xlgVq02CCcMPYR3K6a/2RAqdI761N6EwxaSbJLTC3C1"
+    "mcExfR8n8MZjzRbSc+bUFbwq9Hyl9ZLlswZMy13RBvvdxUp9F2Z612C+k0l+5/EWVgqgPC"
+    "9EwGUrT3qGpYfb6RaKfVqHb18dviWv4934yIxrssI3Frss631isJM1dIVdEp9MBZ6jhKfw"
+    "ZewcAeR2xTld4OjJdUKyWI2H55t+HB9rFUcSwpIWGNE8+O6dOt0/5u6EVyeRUItdJsvTP1"
+    "1288eKJrPSaYtynmt32/lgcH9NBvsJxG1+AtHkRjgBXvoctzJ/S4x21bDBCD+wbpp3KE2p"
+    "VESsJekSs81j6bKscwpyS1EXee1r3WlRU+mMMWOtv32R47Mfv2jx8YuxVuWu11pF85x2Ce"
+    "3yexXm9UgtvQVrU/26xGerIpqpHwa0twAyw2Fz+yvDG+sdjVUnLBurIXZ/N/xy/bCc0lTK"
+    "J1wfrUISY1/g2qYDe0QEdWeDChd21DNc5cTGKc23vNj1MHzbF93Ku/yjxAt+5yZR7zO+IU"
+    "JWZn2vqKyasvTQz7adTzAFrWqiReQ9RPdx0xoxq0rElD/zyBSp0iD/e3F2WuNWS1mKNgJ1"
+    "Ffof8qm8j4FUK8AFMHKWQamiVLF4VEHlhwEO2ylJm9/Mvv4f1qg31w=="
 )
