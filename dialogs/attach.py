@@ -10,15 +10,19 @@ the start window as a new message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Dispatcher
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.types import ErrorEvent, Message, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
 from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode, StartMode, setup_dialogs
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
+from aiogram_dialog.api.internal import STACK_KEY
 from aiogram_dialog.api.protocols import MediaIdStorageProtocol, MessageManagerProtocol
 
 from dialogs.compile import SESSION_EXPIRED_KEY, CompiledFlows
@@ -48,7 +52,36 @@ def attach_flows(
         message_manager=message_manager,
         media_id_storage=media_id_storage,
     )
+    # After aiogram-dialog's own middlewares (the user's stack is loaded by then).
+    dp.callback_query.middleware(_ignore_superseded_messages)
     return factory
+
+
+async def _ignore_superseded_messages(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """A tap on a message the dialog has since replaced by a newer one is answered and otherwise ignored.
+
+    aiogram-dialog renders the current window into the message a button was tapped on. When the dialog has
+    moved on to a new message (a finished video sent under the progress message, say), a tap still in flight
+    on the old message would turn that old message into a second copy of the current window.
+    """
+    stack = data.get(STACK_KEY)
+    message = getattr(event, "message", None)
+    last = getattr(stack, "last_message_id", None)
+    if (
+        isinstance(event, CallbackQuery)
+        and isinstance(message, Message)
+        and last is not None
+        and message.message_id != last
+    ):
+        logger.info("tap on superseded message %s ignored (current: %s)", message.message_id, last)
+        with contextlib.suppress(TelegramAPIError):
+            await event.answer()
+        return None
+    return await handler(event, data)
 
 
 def command_of(message: Message | None) -> tuple[str, str | None] | None:
