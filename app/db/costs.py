@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Count, Sum
 
 from app.db.models import ProviderCall
 
@@ -50,31 +49,6 @@ async def add(
     except IntegrityError:
         return False
     return True
-
-
-async def totals(since: datetime | None = None, until: datetime | None = None) -> list[CostRow]:
-    """Calls, units and USD per provider and model, biggest spend first."""
-    query = ProviderCall.all()
-    if since is not None:
-        query = query.filter(created_at__gte=since)
-    if until is not None:
-        query = query.filter(created_at__lt=until)
-    rows = (
-        await query.annotate(calls=Count("id"), units_sum=Sum("units"), usd_sum=Sum("usd_micros"))
-        .group_by("provider", "model")
-        .values("provider", "model", "calls", "units_sum", "usd_sum")
-    )
-    result = [
-        CostRow(
-            provider=str(row["provider"]),
-            model=str(row["model"]),
-            calls=int(row["calls"]),
-            units=float(row["units_sum"] or 0),
-            usd_micros=int(row["usd_sum"] or 0),
-        )
-        for row in rows
-    ]
-    return sorted(result, key=lambda row: (-row.usd_micros, row.provider, row.model))
 
 
 async def of_generation(generation_id: int) -> list[ProviderCall]:

@@ -253,7 +253,7 @@ def captured_sql(since: datetime) -> Statement:
 
 
 def cost_totals_sql(dialect: Dialect, since: datetime | None = None) -> Statement:
-    """Calls, units and micro-dollars per provider and model, like ``app.db.costs.totals``.
+    """Calls, units and micro-dollars per provider and model (what ``CostLedger.totals`` answers).
 
     For a window on SQLite the grouping terms carry a unary plus: otherwise it walks the whole
     (provider, request_id) index for its order instead of reading the window from the created_at index.
@@ -393,7 +393,7 @@ async def held() -> ReasonSum:
 
 
 async def cost_totals(since: datetime | None = None) -> list[CostRow]:
-    """Like ``app.db.costs.totals``: biggest spend first."""
+    """Calls, units and micro-dollars per provider and model since ``since``: biggest spend first."""
     if since is None and dialect() == "sqlite":
         found = await _sqlite_cost_totals()
     else:

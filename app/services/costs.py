@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from app.db import costs as queries
+from app.db import stats as stats_queries
 from app.db.costs import CostRow
 from app.logs import get_logger
 from app.services.clock import Clock
@@ -67,5 +68,7 @@ class CostLedger:
         )
         return added
 
-    async def totals(self, since: datetime | None = None, until: datetime | None = None) -> list[CostRow]:
-        return await queries.totals(since, until)
+    async def totals(self, since: datetime | None = None) -> list[CostRow]:
+        """Calls, units and dollars per provider and model since ``since`` (all time: None), biggest first:
+        the admin stats' own query, tuned for both databases."""
+        return await stats_queries.cost_totals(since)

@@ -261,7 +261,7 @@ class FakeCosts:
         self.recorded.append((cost, purpose, user_id, generation_id))
         return True
 
-    async def totals(self, since: datetime | None = None, until: datetime | None = None) -> list[Any]:
+    async def totals(self, since: datetime | None = None) -> list[Any]:
         return []
 
 
