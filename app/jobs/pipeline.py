@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import shutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from app.metrics import Metrics
 from app.services.catalog import Catalog
 from app.services.clock import Clock, SystemClock
 from app.services.costs import CostLedger, Purpose
+from app.services.fal.queue import stored_request_id
 from app.services.generations import Generations
 from app.services.media_probe import MediaProblem, MediaToolError, probe
 from app.services.providers import (
@@ -348,7 +348,7 @@ class Pipeline:
             await self.steps.set_request(info.id, Step.VIDEO, request_id)
             log.info("talking video requested", generation_id=info.id, provider=self.video_maker.name)
         # The provider's request id on every line from here (the step's output and result keep it too).
-        structlog.contextvars.bind_contextvars(request_id=provider_request_id(request_id))
+        structlog.contextvars.bind_contextvars(request_id=(stored_request_id(request_id) or request_id)[:80])
         # From the step's first attempt, across restarts; on the step log's clock, not this machine's.
         deadline = record.started_at + timedelta(seconds=self.video_deadline)
         checked = self.clock.now()
@@ -522,16 +522,6 @@ class _Files:
             raise MissingInput(f"{key} is not in storage") from None
         self._local[key] = dest
         return dest
-
-
-def provider_request_id(stored: str) -> str:
-    """The provider's own id of a stored request (fal's is kept with its URLs, as JSON), for logs."""
-    if stored.startswith("{"):
-        with contextlib.suppress(ValueError, TypeError, AttributeError):
-            found = json.loads(stored).get("id")
-            if isinstance(found, str):
-                return found[:80]
-    return stored[:80]
 
 
 def _video_output(key: str, video: RenderedVideo) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from app.domain.steps import Step
 from app.jobs.queue import ArqJobQueue
 from app.logs import get_logger
-from app.services.fal.queue import FalRequest
+from app.services.fal.queue import stored_request_id
 from app.services.fal.webhook import FalWebhookEvent
 from app.services.steps import StepLog
 
@@ -41,7 +41,7 @@ class RenderWakeups:
             return False
         generation_id = int(match[1])
         record = await self._steps.get(generation_id, Step.VIDEO)
-        waiting_on = _request_id(record.request_id if record is not None else None)
+        waiting_on = stored_request_id(record.request_id if record is not None else None)
         if waiting_on != event.request_id:
             # A forged reference, or a render this generation no longer waits on (it was resubmitted).
             log.warning("fal webhook for a request the generation does not wait on",
@@ -60,12 +60,3 @@ class RenderWakeups:
         log.info("fal webhook: render finished", generation_id=generation_id, request_id=event.request_id,
                  status=event.status, woken=woken)  # fmt: skip
         return True
-
-
-def _request_id(stored: str | None) -> str | None:
-    if not stored:
-        return None
-    try:
-        return FalRequest.loads(stored).request_id
-    except ValueError:
-        return None

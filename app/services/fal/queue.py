@@ -87,6 +87,16 @@ class FalRequest:
         return cls(model, request_id, status_url, response_url, cancel_url)
 
 
+def stored_request_id(stored: str | None) -> str | None:
+    """fal's own request id in what :meth:`FalRequest.dumps` wrote; None for anything else."""
+    if not stored:
+        return None
+    try:
+        return FalRequest.loads(stored).request_id
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class FalStatus:
     state: RunState
