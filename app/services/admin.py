@@ -8,6 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from app.db import generations as generation_queries
 from app.db.models import AdminAction, Generation, User
 from app.domain.credits import InsufficientCredits, LedgerEntryInfo, LedgerReason
 from app.domain.generations import Draft, GenerationInfo, GenerationStatus
@@ -102,7 +103,7 @@ class AdminDesk:
         if user is None or row is None:
             return None
         rows = await Generation.filter(user_id=user_id).order_by("-created_at").limit(5)
-        videos = [info for info in [await self._generations.get(r.id) for r in rows] if info is not None]
+        videos = [generation_queries.info(row) for row in rows]
         return UserCard(
             user=user,
             last_seen=row.last_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -153,8 +154,7 @@ class AdminDesk:
         """Generations queued or running (oldest first), then the latest failed ones."""
         active = await Generation.filter(status__in=["queued", "running"]).order_by("created_at").limit(limit)
         failed = await Generation.filter(status="failed").order_by("-finished_at").limit(limit)
-        found = [await self._generations.get(row.id) for row in [*active, *failed][:limit]]
-        return [info for info in found if info is not None]
+        return [generation_queries.info(row) for row in [*active, *failed][:limit]]
 
     async def retry(self, admin_id: int, generation_id: int) -> int:
         """Make a failed video again as a new generation, paid from the user's balance like the first one

@@ -96,20 +96,37 @@ def _entities(stored: str | None) -> tuple[dict[str, Any], ...]:
     return tuple(item for item in data if isinstance(item, dict)) if isinstance(data, list) else ()
 
 
+class ContentRefused(ValueError):  # noqa: N818  (reads as the situation)
+    """Telegram would refuse this message; ``key`` names the admin text (``admin.broadcast.<key>``) saying
+    why, with ``values`` ({max}, {length})."""
+
+    def __init__(self, message: str, key: str, **values: int) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
+
+
 def validate_content(text: str, photo_file_id: str | None) -> None:
-    """Raise ``ValueError`` (its message fit to show the admin) when Telegram would refuse the message."""
+    """Raise ``ContentRefused`` (its message fit to show the admin) when Telegram would refuse the message."""
+    length = len(text)
     if photo_file_id is not None:
         if not photo_file_id.strip():
-            raise ValueError("The photo is missing: send the photo again.")
-        if len(text) > MAX_CAPTION:
-            raise ValueError(
-                f"A photo caption can be at most {MAX_CAPTION} characters; this one has {len(text)}."
-            )
+            raise ContentRefused("The photo is missing: send the photo again.", "lost")
+        if length > MAX_CAPTION:
+            raise ContentRefused(
+                f"A photo caption can be at most {MAX_CAPTION} characters; this one has {length}.",
+                "caption_too_long", max=MAX_CAPTION, length=length,
+            )  # fmt: skip
         return
     if not text.strip():
-        raise ValueError("The message is empty: write the text to send.")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"A message can be at most {MAX_TEXT} characters; this one has {len(text)}.")
+        raise ContentRefused(
+            "The message is empty: write the text to send.", "text_too_long", max=MAX_TEXT, length=length
+        )
+    if length > MAX_TEXT:
+        raise ContentRefused(
+            f"A message can be at most {MAX_TEXT} characters; this one has {length}.",
+            "text_too_long", max=MAX_TEXT, length=length,
+        )  # fmt: skip
 
 
 def validate_active_days(active_days: int | None) -> None:

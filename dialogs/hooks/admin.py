@@ -12,7 +12,7 @@ from aiogram import Bot
 
 from app.domain.generations import GenerationInfo, GenerationStatus
 from app.services.admin import AdminDesk, AdminInputError, parse_amount_and_reason
-from app.services.broadcasts import MAX_CAPTION, MAX_TEXT, Broadcasts
+from app.services.broadcasts import Broadcasts, ContentRefused, validate_content
 from app.services.stats import StatsSnapshot
 from dialogs.hooks.access import date_text, services
 from dialogs.hooks.create import error_text, notify
@@ -278,14 +278,13 @@ async def admin_broadcast_compose(ctx: HookContext) -> str | None:
     value = ctx.value
     if isinstance(value, ReceivedMedia):
         text, photo = value.caption or "", value.file_id
-        if len(text) > MAX_CAPTION:
-            notify(ctx, "admin.broadcast.caption_too_long", max=MAX_CAPTION, length=len(text))
-            return BAD
     else:
         text, photo = str(value or ""), None
-        if not text.strip() or len(text) > MAX_TEXT:
-            notify(ctx, "admin.broadcast.text_too_long", max=MAX_TEXT, length=len(text))
-            return BAD
+    try:
+        validate_content(text, photo)
+    except ContentRefused as exc:
+        notify(ctx, f"admin.broadcast.{exc.key}", **exc.values)
+        return BAD
     ctx.dialog_data[COMPOSED] = {"text": text, "photo": photo, "days": None, "entities": _entities_of(ctx)}
     return None
 
