@@ -103,6 +103,20 @@ def render_stats(snapshot: StatsSnapshot, say: Say) -> str:
     median = snapshot.time_to_video.median_seconds
     took = "—" if median is None else say("stats_lines.seconds", n=f"{median:.0f}")
     add(say("stats_lines.median", value=took))
+    add(say("stats_lines.by_day"))
+    add("   " + " ".join(f"{d.day:%d.%m} {d.total}/{d.done}/{d.failed}" for d in v.by_day))
+    for window, c in (("all", snapshot.credits.all_time), ("30d", snapshot.credits.last_30d)):
+        add(say(f"stats_lines.credits_{window}", issued=c.issued, spent=c.spent, returned=c.returned,
+                revoked=c.revoked))  # fmt: skip
+    add(say("stats_lines.held", held=snapshot.credits.held_now))
+    f = snapshot.failures
+    add(say("stats_lines.failed", failed=f.failed, finished=f.finished, rate=f"{f.rate:.0%}"))
+    if f.by_step:
+        steps = " · ".join(f"{row.step or say('stats_lines.before_start')} {row.failed}" for row in f.by_step)
+        add(say("stats_lines.by_step", steps=steps))
+    if f.by_provider:
+        rows = [f"{r.provider or '?'} {r.failed}/{r.finished} ({r.rate:.0%})" for r in f.by_provider]
+        add(say("stats_lines.by_provider", providers=" · ".join(rows)))
     costs = snapshot.costs
     add(say("stats_lines.costs", d30=f"{costs.usd_last_30d:.2f}", all=f"{costs.usd_all_time:.2f}"))
     for line in costs.last_30d:
