@@ -50,6 +50,11 @@ async def test_admin_panel_as_an_admin_and_as_a_user(start_bot: BotStarter, tg: 
     home = await admin.say("/admin", "Admin panel")
     stats = await admin.tap("📊 Stats", "Users:", on=home)
     assert "Users: 3" in shown(stats) and "Videos: 0" in shown(stats), shown(stats)
+    # Every part of the screen is there: windows, days, credits, failures, costs.
+    for line in ("new: today 3 · 7 d 3 · 30 d 3", "median time to video (30 d): —", "last 14 days",
+                 "Credits, all time: issued 150 · spent 0", "Credits, 30 d: issued 150", "held by videos",
+                 "Failed (30 d): 0 of 0", "Provider cost estimate: 30 d $0.00"):  # fmt: skip
+        assert line in shown(stats), (line, shown(stats))
     await admin.tap("← Back", "Admin panel")
 
     # User lookup, a grant with a reason, and a refused revoke.
