@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from app.db.migrations import apply_migrations
 from app.db.setup import redact_url
 from tests.support.postgres import DEFAULT_TEST_DATABASE_URL, NOT_RUNNING, with_database
 from tests.support.s3 import s3_server
@@ -94,3 +98,20 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Endpoint URL of a real S3 API server (moto) shared by the session."""
     with s3_server(tmp_path_factory.mktemp("moto")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session: each test gets a copy instead of migrating anew."""
+    path = tmp_path_factory.mktemp("migrated-db") / "migrated.sqlite3"
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, outside the tests' loops
+        thread.submit(asyncio.run, apply_migrations(f"sqlite://{path}")).result()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, migrated_sqlite_file: Path) -> str:
+    """A fresh, migrated SQLite database."""
+    path = tmp_path / "ugcbot.sqlite3"
+    shutil.copyfile(migrated_sqlite_file, path)
+    return f"sqlite://{path}"

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +14,6 @@ from aiogram.methods import EditMessageText, SendMessage, SendPhoto
 from aiogram.types import InputFile
 
 from app.db.broadcasts import DeliveryStatus
-from app.db.migrations import apply_migrations
 from app.db.models import BroadcastDelivery, User
 from app.db.setup import close_db, init_db
 from app.jobs.broadcast import BroadcastSender
@@ -65,22 +61,10 @@ def broadcast_texts() -> TextCatalog:
     return TextCatalog(BROADCAST_TEXTS, "ru")
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated once per session: each test gets a copy instead of migrating anew."""
-    path = tmp_path_factory.mktemp("broadcast-db") / "migrated.sqlite3"
-    with ThreadPoolExecutor(1) as thread:  # its own event loop, outside the tests' loops
-        thread.submit(asyncio.run, apply_migrations(f"sqlite://{path}")).result()
-    return path
-
-
 @pytest.fixture
-async def db(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[str]:
-    path = tmp_path / "ugcbot.sqlite3"
-    shutil.copyfile(migrated_sqlite, path)
-    url = f"sqlite://{path}"
-    await init_db(url)
-    yield url
+async def db(sqlite_url: str) -> AsyncIterator[str]:
+    await init_db(sqlite_url)
+    yield sqlite_url
     await close_db()
 
 

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,23 +75,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=120,
     )  # fmt: skip
     return path
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated once per session: each test gets a copy instead of migrating anew."""
-    path = tmp_path_factory.mktemp("jobs-db") / "migrated.sqlite3"
-    with ThreadPoolExecutor(1) as thread:  # its own event loop, outside the tests' loops
-        thread.submit(asyncio.run, apply_migrations(f"sqlite://{path}")).result()
-    return path
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> str:
-    """A fresh, migrated SQLite database."""
-    path = tmp_path / "ugcbot.sqlite3"
-    shutil.copyfile(migrated_sqlite, path)
-    return f"sqlite://{path}"
 
 
 @pytest.fixture

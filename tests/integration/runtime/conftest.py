@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import structlog
 
-from app.db.migrations import apply_migrations
 from tests.integration.runtime.fake_bot_api import FakeBotApi, fake_bot_api
 
 
@@ -29,7 +27,6 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def migrated_sqlite(tmp_path: Path) -> str:
-    url = f"sqlite://{tmp_path}/ugcbot.sqlite3"
-    await apply_migrations(url)
-    return url
+def migrated_sqlite(sqlite_url: str) -> str:
+    """A migrated SQLite database of the test's own (a copy of the session's)."""
+    return sqlite_url

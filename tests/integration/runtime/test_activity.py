@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -20,6 +16,7 @@ from app.db.migrations import apply_migrations
 from app.db.models import User
 from app.db.setup import close_db, init_db
 from app.telegram.activity import ActivityRecorder
+from tests.fakes.services import FixedClock
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -29,42 +26,15 @@ BOTH_DATABASES = pytest.mark.parametrize(
 pytestmark = BOTH_DATABASES
 
 
-@dataclass
-class FixedClock:
-    """A clock that stands still until the test moves it."""
-
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def activity_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated once per session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("activity-db") / "migrated.sqlite3"
-    with ThreadPoolExecutor(1) as thread:  # its own event loop, outside the tests' loops
-        thread.submit(asyncio.run, apply_migrations(f"sqlite://{path}")).result()
-    return path
-
-
 @pytest.fixture
 async def database_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    activity_template: Path,
-    new_postgres_database: Callable[[], Awaitable[str]],
+    request: pytest.FixtureRequest, sqlite_url: str, new_postgres_database: Callable[[], Awaitable[str]]
 ) -> str:
     if request.param == "postgres":
         url = await new_postgres_database()
         await apply_migrations(url)
         return url
-    path = tmp_path / "ugcbot.sqlite3"
-    shutil.copyfile(activity_template, path)
-    return f"sqlite://{path}"
+    return sqlite_url
 
 
 @pytest.fixture

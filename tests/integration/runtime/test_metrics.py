@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
-from app.db.migrations import apply_migrations
 from app.db.models import Generation, GenerationStep, User
 from app.db.setup import close_db, init_db
 from app.jobs.queue import QUEUE_NAME
@@ -33,22 +29,10 @@ Client = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-@pytest.fixture(scope="session")
-def metrics_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated once per session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("metrics-db") / "migrated.sqlite3"
-    with ThreadPoolExecutor(1) as thread:  # its own event loop, outside the tests' loops
-        thread.submit(asyncio.run, apply_migrations(f"sqlite://{path}")).result()
-    return path
-
-
 @pytest.fixture
-async def db(tmp_path: Path, metrics_template: Path) -> AsyncIterator[str]:
-    path = tmp_path / "ugcbot.sqlite3"
-    shutil.copyfile(metrics_template, path)
-    url = f"sqlite://{path}"
-    await init_db(url)
-    yield url
+async def db(sqlite_url: str) -> AsyncIterator[str]:
+    await init_db(sqlite_url)
+    yield sqlite_url
     await close_db()
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,22 +15,10 @@ from app.db.activity import Seen
 from app.metrics import Metrics, UpdateMetricsMiddleware, queue_check, storage_check
 from app.services.providers import ProviderError
 from app.telegram.activity import ActivityMiddleware, ActivityRecorder
+from tests.fakes.services import FixedClock
 
 CHAT = {"id": 501, "type": "private"}
 USER = {"id": 501, "is_bot": False, "first_name": "Anna"}
-
-
-@dataclass
-class FixedClock:
-    """A clock that stands still until the test moves it."""
-
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 class Ticks:
